@@ -1,0 +1,81 @@
+"""Fixes applied on ``import mmnc`` (so they reach upstream tools too).
+
+1. Checkpoint trust. torch >= 2.6 loads with ``weights_only=True``, which
+   refuses the few mmengine/numpy objects that mmengine 0.10.7 puts in every
+   checkpoint (its message hub's ``HistoryBuffer``s, numpy scalars), so
+   ``--resume`` and ``load_from`` fail on the project's own checkpoints. We
+   allow exactly those classes (``torch.serialization.add_safe_globals``):
+   loading stays weights-only, and a pickle that would run any other code is
+   still refused. To load a checkpoint you trust that needs more, opt in with
+   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (torch's own switch).
+2. Distributed runs on CPU (only when no GPU is present; GPU behaviour stays
+   upstream's): the NCCL backend of every default runtime becomes gloo,
+   ``torch.cuda.set_device`` is skipped, DDP gets ``device_ids=None`` and
+   SyncBN layers are reverted to BN (SyncBN cannot run on CPU; BN statistics
+   are then per process).
+"""
+import contextlib
+from unittest import mock
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+
+def _numpy_globals() -> list:
+    core = getattr(np, '_core', None) or np.core
+    dtypes = [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64,
+                                          np.int32, np.int64, np.bool_,
+                                          np.uint8, np.int8, np.int16)]
+    return [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray,
+            np.dtype, *dtypes]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Let ``weights_only`` loading accept mmengine's own checkpoints."""
+    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+
+
+@contextlib.contextmanager
+def _no_cuda_set_device():
+    with mock.patch.object(torch.cuda, 'set_device', lambda *a, **k: None):
+        yield
+
+
+def patch_cpu_distributed() -> None:
+    """Make mmengine's launchers and DDP wrapper work on a CPU-only machine."""
+    if torch.cuda.is_available():
+        return
+    import mmengine.dist
+    import mmengine.dist.utils
+    import mmengine.runner.runner
+    from mmengine.model import MMDistributedDataParallel, \
+        revert_sync_batchnorm
+
+    orig_init_dist = mmengine.dist.utils.init_dist
+    if getattr(orig_init_dist, '_mmnc_cpu', False):
+        return
+
+    def init_dist(launcher, backend='nccl', **kwargs):
+        if backend == 'nccl':
+            backend = 'gloo'
+        with _no_cuda_set_device():
+            return orig_init_dist(launcher, backend, **kwargs)
+
+    init_dist._mmnc_cpu = True
+    for module in (mmengine.dist, mmengine.dist.utils,
+                   mmengine.runner.runner):
+        module.init_dist = init_dist
+
+    orig_ddp_init = MMDistributedDataParallel.__init__
+
+    def ddp_init(self, module, *args, **kwargs):
+        kwargs['device_ids'] = None
+        kwargs.pop('output_device', None)
+        orig_ddp_init(self, revert_sync_batchnorm(module), *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
+
+
+allow_mmengine_checkpoints()
+patch_cpu_distributed()

@@ -1,0 +1,159 @@
+"""Cross-channel communication (NC / C3) block.
+
+Yang et al., *Cross-channel Communication Networks*, NeurIPS 2019,
+https://papers.nips.cc/paper/8411-cross-channel-communication-networks
+Official code: https://github.com/jwyang/C3Net.pytorch
+(``lib/layers/cross_neuron_distributed.py``).
+"""
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from mmengine.model import BaseModule
+from mmengine.registry import MODELS
+
+_RESIZE_MODES = ('nearest', 'bilinear', 'area')
+
+
+def _resize(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    align = False if mode == 'bilinear' else None
+    return F.interpolate(x, size=tuple(size), mode=mode, align_corners=align)
+
+
+def nc_message(e: torch.Tensor) -> torch.Tensor:
+    """The message each channel receives from the channels of its group.
+
+    ``out[j] = sum_i a_ij * e[i]`` with ``a_ij = softmax_i(-(m_i - m_j)^2)``
+    and ``m_i = mean(e[i])``. Since ``-(m_i - m_j)^2 = 2 m_i m_j - m_i^2 -
+    m_j^2`` and ``m_j^2`` cancels in the softmax over ``i``, the logits are
+    ``q_j . k_i`` with ``q_j = (m_j, 1)`` and ``k_i = (2 m_i, -m_i^2)``: plain
+    attention with 2-d queries and keys, run by a fused memory-efficient
+    kernel instead of materialising the ``C x C`` matrix.
+
+    Args:
+        e (Tensor): Encoded channels, ``[B, C, S]`` (one row per channel).
+
+    Returns:
+        Tensor: The messages, ``[B, C, S]``.
+    """
+    m = e.mean(dim=-1, keepdim=True)  # [B, C, 1]
+    # softmax is shift-invariant in m: centring keeps m^2 small (fp32-exact)
+    m = m - m.mean(dim=1, keepdim=True)
+    q = torch.cat([m, torch.ones_like(m)], dim=-1)  # [B, C, 2]
+    k = torch.cat([2 * m, -m * m], dim=-1)  # [B, C, 2]
+    return F.scaled_dot_product_attention(
+        q.unsqueeze(1), k.unsqueeze(1), e.unsqueeze(1), scale=1.0).squeeze(1)
+
+
+@MODELS.register_module()
+class NCBlock(BaseModule):
+    """Cross-channel communication block (the "NC" or C3 block).
+
+    Each channel's response map is resized to a fixed ``grid`` (``S = h*w``
+    cells) and encoded by an MLP over the ``S`` positions (``S -> S/r -> S``,
+    shared by all channels). Channel ``j`` gathers the encodings of all
+    channels ``i`` of its group, weighted by ``softmax_i(-(m_i - m_j)^2)``
+    where ``m`` is the mean of a channel's encoding. A decoder MLP
+    (``S -> S/r -> S``) maps the message back; it is resized to the input
+    size and added to the input. Output shape equals input shape.
+
+    Args:
+        in_channels (int): Channels of the input.
+        grid (int | tuple[int, int]): The ``(h, w)`` grid the response maps
+            are resized to. A plugin cannot know its input size, so any input
+            size works; choose the grid of the typical input (7 for stage 4
+            of a C4 RoI head). Default: 7.
+        reduction (int): Divisor of the encoder/decoder hidden width,
+            ``S // reduction``. Default: 8.
+        group_size (int): Channels communicate within groups of this size;
+            with more channels they are split into ``in_channels //
+            group_size`` equal groups, as the reference does. Default: 512.
+        resize_mode (str): Interpolation to and from the grid: 'nearest' (as
+            the reference), 'bilinear' or 'area'. Default: 'nearest'.
+        act_cfg (dict, optional): Activation after the addition. The
+            reference applies ReLU; ``None`` lets the block start as the
+            exact identity (with ``zero_init``). Default: None.
+        zero_init (bool): Zero the decoder's last layer in ``init_weights()``
+            so that the block starts as ``x + 0``. Default: True.
+        init_cfg (dict, optional): Initialization config. Default: None.
+    """
+
+    _abbr_ = 'nc_block'
+
+    def __init__(self,
+                 in_channels: int,
+                 grid: Union[int, Sequence[int]] = 7,
+                 reduction: int = 8,
+                 group_size: int = 512,
+                 resize_mode: str = 'nearest',
+                 act_cfg: Optional[dict] = None,
+                 zero_init: bool = True,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
+        if (len(grid) != 2 or not all(isinstance(g, int) for g in grid)
+                or min(grid) < 1):
+            raise ValueError(f'NCBlock: grid must be a positive int or a pair '
+                             f'(h, w) of positive ints, got {grid!r}')
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'NCBlock: in_channels must be a positive int, '
+                             f'got {in_channels!r}')
+        if not isinstance(group_size, int) or group_size < 1:
+            raise ValueError(f'NCBlock: group_size must be a positive int, '
+                             f'got {group_size!r}')
+        num_groups = max(1, in_channels // group_size)
+        if in_channels % num_groups:
+            raise ValueError(
+                f'NCBlock: {in_channels} channels cannot be split into '
+                f'{num_groups} equal groups (group_size={group_size}); use a '
+                f'channel count that is a multiple of {num_groups} or set '
+                f'group_size so that in_channels // group_size divides it')
+        spatial = grid[0] * grid[1]
+        if not isinstance(reduction, int) or not 1 <= reduction <= spatial:
+            raise ValueError(
+                f'NCBlock: reduction must be an int in [1, {spatial}] for a '
+                f'{grid[0]}x{grid[1]} grid (hidden width S // reduction must '
+                f'be >= 1), got {reduction!r}')
+        if resize_mode not in _RESIZE_MODES:
+            raise ValueError(f'NCBlock: resize_mode must be one of '
+                             f'{_RESIZE_MODES}, got {resize_mode!r}')
+        self.in_channels = in_channels
+        self.grid = grid
+        self.reduction = reduction
+        self.num_groups = num_groups
+        self.resize_mode = resize_mode
+        self.zero_init = zero_init
+        hidden = spatial // reduction
+        self.encoder = self._mlp(spatial, hidden)
+        self.decoder = self._mlp(spatial, hidden)
+        self.act = build_activation_layer(act_cfg) if act_cfg else None
+
+    @staticmethod
+    def _mlp(dim: int, hidden: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Linear(dim, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, dim))
+
+    def init_weights(self) -> None:
+        # Runs after the host's init_cfg, so the zero-init survives it.
+        super().init_weights()
+        if self.zero_init:
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.size(1) != self.in_channels:
+            raise ValueError(
+                f'NCBlock expects input [N, {self.in_channels}, H, W], got '
+                f'{list(x.shape)}')
+        n, c, h, w = x.shape
+        g = _resize(x, self.grid, self.resize_mode)  # [N, C, h', w']
+        g = g.reshape(n * self.num_groups, c // self.num_groups, -1)  # [B, C', S]
+        msg = self.decoder(nc_message(self.encoder(g)))  # [B, C', S]
+        msg = _resize(msg.reshape(n, c, *self.grid), (h, w), self.resize_mode)
+        out = x + msg
+        return self.act(out) if self.act is not None else out

@@ -1,0 +1,3 @@
+from .plugin_res_layer import PluginResLayer
+
+__all__ = ['PluginResLayer']

@@ -1,0 +1,68 @@
+"""A C4 RoI shared head (ResNet stage 4) that takes backbone-style plugins."""
+from typing import List, Optional
+
+from mmdet.models.backbones import ResNet
+from mmdet.models.layers import ResLayer as _ResLayer
+from mmdet.models.roi_heads.shared_heads import ResLayer
+from mmengine.registry import MODELS
+
+
+@MODELS.register_module()
+class PluginResLayer(ResLayer):
+    """mmdet's ``ResLayer`` shared head plus ``plugins``, as ResNet takes them.
+
+    mmdet's shared head takes ``dcn`` but not ``plugins`` (mmdet#1031). This
+    one takes the backbone's plugin list unchanged: an entry applies if its
+    ``stages`` flag for this head's ``stage`` is set (or it has no
+    ``stages``), at ``position`` 'after_conv1', 'after_conv2' or
+    'after_conv3' of every Bottleneck. Parameter names equal mmdet's, so the
+    same pretrained checkpoints load.
+
+    Args:
+        plugins (list[dict], optional): As in
+            :class:`mmdet.models.backbones.ResNet`, e.g.
+            ``[dict(cfg=dict(type='NCBlock'), stages=(False, False, False,
+            True), position='after_conv3')]``. Default: None.
+        **kwargs: The arguments of
+            :class:`mmdet.models.roi_heads.shared_heads.ResLayer`.
+    """
+
+    def __init__(self, *args, plugins: Optional[List[dict]] = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plugins = self._stage_plugins(plugins or [])
+        if not self.plugins:
+            return
+        # Rebuild the stage with plugins, mirroring ResLayer.__init__.
+        depth = kwargs.get('depth', args[0] if args else None)
+        block, stage_blocks = ResNet.arch_settings[depth]
+        old = getattr(self, f'layer{self.stage + 1}')
+        first = old[0]
+        self.add_module(
+            f'layer{self.stage + 1}',
+            _ResLayer(
+                block,
+                first.inplanes,
+                first.planes,
+                stage_blocks[self.stage],
+                stride=first.stride,
+                dilation=first.dilation,
+                style=first.style,
+                with_cp=first.with_cp,
+                norm_cfg=self.norm_cfg,
+                dcn=first.dcn,
+                plugins=self.plugins))
+
+    def _stage_plugins(self, plugins: List[dict]) -> List[dict]:
+        out = []
+        for p in plugins:
+            p = dict(p)
+            stages = p.pop('stages', None)
+            if stages is not None and len(stages) <= self.stage:
+                raise ValueError(
+                    f'plugin {p["cfg"]!r}: stages={stages} has no flag for '
+                    f'stage index {self.stage} of this shared head; give one '
+                    f'flag per ResNet stage, e.g. (False, False, False, True)')
+            if stages is None or stages[self.stage]:
+                out.append(p)
+        return out

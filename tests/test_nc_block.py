@@ -1,0 +1,169 @@
+"""NCBlock: the paper's formulation, the plugin contract, errors."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmcv import cnn
+from mmengine.registry import DefaultScope
+
+import mmnc  # noqa: F401
+from mmnc.layers import NCBlock
+
+
+def naive_nc(block: NCBlock, x: torch.Tensor) -> torch.Tensor:
+    """The reference formulation, written plainly (C x C matrix and all)."""
+    n, c, h, w = x.shape
+    g = F.interpolate(x, size=block.grid, mode='nearest')
+    groups = block.num_groups
+    v = g.reshape(n * groups, c // groups, -1)  # [B, C', S]
+    v = block.encoder(v).transpose(1, 2)  # [B, S, C']
+    m = v.mean(1, keepdim=True)  # [B, 1, C']
+    score = -(m - m.transpose(1, 2))**2  # [B, C'(i), C'(j)]
+    attn = torch.softmax(score, dim=1)  # softmax over i
+    msg = torch.bmm(v, attn).transpose(1, 2)  # [B, C', S]
+    msg = block.decoder(msg).reshape(n, c, *block.grid)
+    out = x + F.interpolate(msg, size=(h, w), mode='nearest')
+    return block.act(out) if block.act is not None else out
+
+
+def random_block(*args, **kwargs) -> NCBlock:
+    """A block whose decoder is not zero (init_weights is not called)."""
+    torch.manual_seed(0)
+    return NCBlock(*args, **kwargs)
+
+
+@pytest.mark.parametrize('shape,kwargs', [
+    ((2, 64, 7, 7), dict(grid=7)),
+    ((2, 64, 14, 10), dict(grid=7)),
+    ((2, 32, 16, 16), dict(grid=(8, 4), reduction=4)),
+    ((1, 1024, 7, 7), dict(grid=7)),  # two groups of 512
+    ((2, 16, 32, 32), dict(grid=16, act_cfg=dict(type='ReLU'))),
+])
+def test_matches_naive_formulation(shape, kwargs):
+    block = random_block(shape[1], **kwargs).double()
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    out = block(x)
+    ref = naive_nc(block, x)
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
+    g, = torch.autograd.grad(out.square().sum(), x)
+    g_ref, = torch.autograd.grad(ref.square().sum(), x)
+    torch.testing.assert_close(g, g_ref, rtol=1e-9, atol=1e-9)
+
+
+def test_fp32_matches_naive_within_1e5():
+    block = random_block(256, grid=7)
+    x = torch.randn(4, 256, 7, 7) * 3
+    torch.testing.assert_close(block(x), naive_nc(block, x), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_permuting_channels_in_a_group_permutes_the_output():
+    block = random_block(64, grid=4, reduction=2)
+    x = torch.randn(2, 64, 4, 4)
+    perm = torch.randperm(64)
+    torch.testing.assert_close(block(x[:, perm]), block(x)[:, perm])
+
+
+def test_channels_communicate_within_but_not_across_groups():
+    block = random_block(1024, grid=2, reduction=1)  # groups of 512
+    x = torch.randn(1, 1024, 2, 2)
+    y = x.clone()
+    y[:, 3] += 5.0
+    diff = (block(y) - block(x)).abs().amax(dim=(0, 2, 3))
+    assert diff[:3].min() > 1e-6 and diff[4:512].min() > 1e-6
+    assert diff[512:].max() == 0
+
+
+@pytest.mark.parametrize('hw', [(7, 7), (5, 9), (3, 3), (1, 1), (40, 23)])
+def test_any_input_size(hw):
+    block = random_block(32, grid=7)
+    x = torch.randn(2, 32, *hw)
+    out = block(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, naive_nc(block, x))
+
+
+@pytest.mark.parametrize('mode', ['nearest', 'bilinear', 'area'])
+def test_resize_modes(mode):
+    block = random_block(16, grid=4, resize_mode=mode)
+    out = block(torch.randn(1, 16, 9, 6))
+    assert out.shape == (1, 16, 9, 6) and torch.isfinite(out).all()
+
+
+def test_zero_init_is_identity_and_gradients_reach_parameters():
+    block = NCBlock(64, grid=7)
+    block.init_weights()
+    x = torch.randn(2, 64, 7, 7)
+    assert torch.equal(block(x), x)
+    # every parameter of a trained (non-zero) block gets a gradient
+    block = random_block(64, grid=7)
+    block(torch.randn(2, 64, 7, 7)).square().sum().backward()
+    for name, p in block.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_bf16_on_cpu():
+    block = random_block(64, grid=7)
+    x = torch.randn(2, 64, 7, 7)
+    ref = block(x)
+    out = block.to(torch.bfloat16)(x.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.1)
+
+
+def test_state_dict_round_trip():
+    a = random_block(64, grid=7)
+    b = NCBlock(64, grid=7)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 64, 7, 7)
+    assert torch.equal(a(x), b(x))
+    assert set(a.state_dict()) == {
+        f'{m}.{i}.{p}' for m in ('encoder', 'decoder') for i in (0, 2)
+        for p in ('weight', 'bias')}
+
+
+def test_parameter_count():
+    # two MLPs S -> S/r -> S: the counts behind the seed's CIFAR tables
+    block = NCBlock(16, grid=16, reduction=8)
+    s, h = 256, 32
+    assert sum(p.numel() for p in block.parameters()) == 2 * (2 * s * h + h + s)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(in_channels=64, grid=0), 'grid'),
+    (dict(in_channels=64, grid=(7, )), 'grid'),
+    (dict(in_channels=64, grid=(7, 7.5)), 'grid'),
+    (dict(in_channels=64, grid=7, reduction=0), 'reduction'),
+    (dict(in_channels=64, grid=2, reduction=5), 'reduction'),
+    (dict(in_channels=1025, grid=7), 'equal groups'),
+    (dict(in_channels=0), 'in_channels'),
+    (dict(in_channels=64, resize_mode='cubic'), 'resize_mode'),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        NCBlock(**kwargs)
+
+
+def test_wrong_input():
+    block = NCBlock(8, grid=4)
+    with pytest.raises(ValueError, match=r'\[N, 8, H, W\]'):
+        block(torch.randn(8, 4, 4))
+    with pytest.raises(ValueError, match=r'\[N, 8, H, W\]'):
+        block(torch.randn(1, 9, 4, 4))
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
+@pytest.mark.parametrize('layer_type', ['NCBlock', NCBlock])
+def test_build_plugin_layer_in_every_scope(scope, layer_type):
+    with DefaultScope.overwrite_default_scope(scope):
+        for postfix in ('', 1, '_a'):
+            name, layer = cnn.build_plugin_layer(
+                dict(type=layer_type, grid=3), postfix=postfix,
+                in_channels=16)
+            assert name == f'nc_block{postfix}'
+            assert isinstance(layer, NCBlock) and layer.in_channels == 16
+
+
+def test_unknown_type_names_the_known_blocks():
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        with pytest.raises(KeyError, match='NCBlock, SEBlock'):
+            cnn.build_plugin_layer(dict(type='NcBlock'), in_channels=16)
