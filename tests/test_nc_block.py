@@ -167,3 +167,27 @@ def test_unknown_type_names_the_known_blocks():
     with DefaultScope.overwrite_default_scope('mmdet'):
         with pytest.raises(KeyError, match='NCBlock, SEBlock'):
             cnn.build_plugin_layer(dict(type='NcBlock'), in_channels=16)
+
+
+def test_message_gradients_across_chunks(monkeypatch):
+    """The hand-written backward, with the batch split into several chunks."""
+    from mmnc.layers import nc_block
+    monkeypatch.setattr(nc_block, '_CHUNK_ELEMENTS', 2 * 24 * 24)
+    torch.manual_seed(0)
+    e = torch.randn(5, 24, 6, dtype=torch.float64, requires_grad=True)
+    m = torch.randn(5, 24, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(nc_block._NCMessage.apply, (e, m))
+    block = random_block(24, grid=3, reduction=1).double()
+    x = torch.randn(5, 24, 3, 3, dtype=torch.float64)
+    torch.testing.assert_close(block(x), naive_nc(block, x))
+
+
+def test_flop_counter_counts_the_message():
+    from mmengine.analysis import FlopAnalyzer
+    block = NCBlock(64, grid=7)
+    x = torch.randn(2, 64, 7, 7)
+    flops = FlopAnalyzer(block, (x, )).unsupported_ops_warnings(False)
+    s, h = 49, 49 // 8
+    mlps = 2 * 2 * (2 * 64) * s * h  # 2 MLPs x 2 layers, multiply-adds
+    assert flops.by_operator()['PythonOp._NCMessage'] == 2 * 64**2 * s
+    assert flops.total() == mlps + 2 * 64**2 * s

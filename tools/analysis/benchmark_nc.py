@@ -2,14 +2,14 @@
 
 Times are fwd+bwd medians of variants run interleaved in one process (the
 machine is shared and noisy, so compare ratios, not seconds); peak memory is
-the growth of peak RSS over one fwd+bwd, each variant in a fresh process.
+the growth of peak RSS over one fwd+bwd (Linux /proc), each variant in a
+fresh process.
 
     python tools/analysis/benchmark_nc.py            # the three default cases
     python tools/analysis/benchmark_nc.py --case 128x2048x7x7:7 --repeat 5
 """
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -83,16 +83,23 @@ def peak_memory(case: str, variant: str) -> float:
     return json.loads(out.strip().splitlines()[-1])['mib']
 
 
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f
+                    if line.startswith(field + ':'))
+
+
 def measure_memory(case: str, variant: str) -> None:
     shape, grid = parse_case(case)
     model = build(variant, shape[1], grid)
     x = torch.randn(shape)
     fwd_bwd(model, x[:1])  # warm up kernels at a tiny batch
     model.zero_grad(set_to_none=True)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset the peak-RSS mark (Linux)
+    before = _status_kib('VmRSS')
     fwd_bwd(model, x)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({'mib': (after - before) / 1024}))
+    print(json.dumps({'mib': (_status_kib('VmHWM') - before) / 1024}))
 
 
 def check_equal(shape, grid) -> float:
