@@ -28,8 +28,13 @@ def _dataset_paths(dataset: dict):
 
 def check_config(cfg: Config, config_path: str,
                  checkpoint: Optional[str] = None) -> None:
-    """Fail early, with the fix, on a missing dataset or checkpoint path."""
-    for loader in _LOADERS:
+    """Fail early, with the fix, on a missing dataset or checkpoint path.
+
+    Training checks every dataloader; testing (a checkpoint given) only the
+    test one.
+    """
+    loaders = _LOADERS if checkpoint is None else ('test_dataloader', )
+    for loader in loaders:
         if cfg.get(loader) is None:
             continue
         for key, path in _dataset_paths(cfg[loader].get('dataset')):

@@ -3,10 +3,11 @@
 1. Checkpoint trust. torch >= 2.6 loads with ``weights_only=True``, which
    refuses the few mmengine/numpy objects that mmengine 0.10.7 puts in every
    checkpoint (its message hub's ``HistoryBuffer``s, numpy scalars), so
-   ``--resume`` and ``load_from`` fail on the project's own checkpoints. We
-   allow exactly those classes (``torch.serialization.add_safe_globals``):
-   loading stays weights-only, and a pickle that would run any other code is
-   still refused. To load a checkpoint you trust that needs more, opt in with
+   ``--resume`` and ``load_from`` fail on the project's own checkpoints.
+   Inside mmengine's checkpoint loaders we allow exactly those objects
+   (``torch.serialization.safe_globals``, plus ``getattr``, which
+   ``HistoryBuffer`` pickles its statistics with): loading stays
+   weights-only, and a pickle that would call anything else is refused. To load a checkpoint you trust that needs more, opt in with
    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (torch's own switch).
 2. Distributed runs on CPU (only when no GPU is present; GPU behaviour stays
    upstream's): the NCCL backend of every default runtime becomes gloo,
@@ -32,8 +33,26 @@ def _numpy_globals() -> list:
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Let ``weights_only`` loading accept mmengine's own checkpoints."""
-    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+    """Let mmengine's checkpoint loaders accept mmengine's own checkpoints.
+
+    Scoped to mmengine's ``CheckpointLoader`` (``load_from``, ``--resume``,
+    ``init_cfg=dict(type='Pretrained')``): a plain ``torch.load`` elsewhere
+    keeps torch's default list.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    # HistoryBuffer pickles its statistics as getattr(HistoryBuffer, 'min')
+    allowed = [HistoryBuffer, getattr, *_numpy_globals()]
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if getattr(loader, '_mmnc', False):
+            continue
+
+        def load(*args, _loader=loader, **kwargs):
+            with torch.serialization.safe_globals(allowed):
+                return _loader(*args, **kwargs)
+
+        load._mmnc = True
+        CheckpointLoader._schemes[prefix] = load
 
 
 @contextlib.contextmanager
