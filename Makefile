@@ -15,6 +15,7 @@ demo: setup
 	@bash tools/demo.sh
 
 test: setup
+	@$(PY) -m ruff check mmnc tools tests configs
 	@$(PY) -m pytest tests
 
 lint: setup

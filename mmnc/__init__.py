@@ -4,11 +4,12 @@
 registers every block, head and backbone in mmengine's root ``MODELS``
 registry, where the mmdet, mmseg and mmpretrain scopes all find them.
 """
-from . import compat  # noqa: F401  (checkpoint trust, CPU distributed)
+from . import (
+    compat,  # noqa: F401  (checkpoint trust, CPU distributed)
+    models,  # noqa: F401,E402  (registers host-specific modules)
+)
 from .layers import NCBlock, SEBlock, patch_hosts
 from .version import __version__
-
-from . import models  # noqa: F401,E402  (registers host-specific modules)
 
 patch_hosts()
 

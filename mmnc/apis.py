@@ -1,14 +1,34 @@
 """What tools/train.py and tools/test.py share: checks and small settings."""
+import json
+import os
 import os.path as osp
-from typing import Optional
+from typing import Iterator, Optional, Tuple
 
+import torch
 from mmengine.config import Config
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
+DEBUG = os.environ.get('MMNC_DEBUG', '0') not in ('', '0')
+"""``MMNC_DEBUG=1``: NC and SE blocks check their input for NaN/Inf (read
+once, at import)."""
 
-def _dataset_paths(dataset: dict):
-    """Yield (key, path) of the files a dataset config points at."""
+
+def check_finite(block: torch.nn.Module, x: torch.Tensor) -> None:
+    """Raise a ``FloatingPointError`` naming ``block`` if ``x`` has NaN/Inf.
+    """
+    bad = x.numel() - int(torch.isfinite(x).sum())
+    if bad:
+        raise FloatingPointError(
+            f'{type(block).__name__}(in_channels={block.in_channels}): {bad} '
+            f'of {x.numel()} input values (shape {list(x.shape)}) are NaN or '
+            f'Inf, so the layers before it already diverged. Lower the '
+            f'learning rate, clip gradients (optim_wrapper.clip_grad) or '
+            f'check the input data.')
+
+
+def _dataset_paths(dataset: dict) -> Iterator[Tuple[str, str, dict]]:
+    """Yield (key, path, dataset) of the files a dataset config points at."""
     if dataset is None:
         return
     if 'datasets' in dataset:  # ConcatDataset
@@ -20,15 +40,34 @@ def _dataset_paths(dataset: dict):
         return
     root = dataset.get('data_root') or ''
     if root:
-        yield 'data_root', root
+        yield 'data_root', root, dataset
     ann = dataset.get('ann_file')
     if ann:
-        yield 'ann_file', ann if osp.isabs(ann) else osp.join(root, ann)
+        yield ('ann_file', ann if osp.isabs(ann) else osp.join(root, ann),
+               dataset)
+
+
+def _check_json(path: str, dataset: dict, where: str) -> None:
+    """Raise a ValueError naming ``path`` if it is not valid JSON (or COCO)."""
+    try:
+        with open(path, 'rb') as f:
+            data = json.load(f)
+    except ValueError as e:
+        raise ValueError(
+            f'{where} is not valid JSON: {path!r} ({e}); it is empty or '
+            f'truncated. Make or download it again.') from None
+    if 'Coco' in str(dataset.get('type')) and not (
+            isinstance(data, dict) and {'images', 'categories'} <= set(data)):
+        raise ValueError(
+            f'{where} is not a COCO annotation file: {path!r} has no '
+            f'"images" and "categories" lists. Point it at an instances_*.json'
+            f' file, or make or download it again.')
 
 
 def check_config(cfg: Config, config_path: str,
                  checkpoint: Optional[str] = None) -> None:
-    """Fail early, with the fix, on a missing dataset or checkpoint path.
+    """Fail early, with the fix, on a missing dataset or checkpoint path
+    or an annotation file that is not valid JSON.
 
     Training checks every dataloader; testing (a checkpoint given) only the
     test one.
@@ -37,13 +76,15 @@ def check_config(cfg: Config, config_path: str,
     for loader in loaders:
         if cfg.get(loader) is None:
             continue
-        for key, path in _dataset_paths(cfg[loader].get('dataset')):
+        for key, path, dataset in _dataset_paths(cfg[loader].get('dataset')):
             if not osp.exists(path):
                 raise FileNotFoundError(
                     f'{loader}.dataset.{key} does not exist: {path!r} (from '
                     f'{config_path}). Put the dataset there (see the README, '
                     f'"Data"), or point the config at it, e.g. --cfg-options '
                     f'{loader}.dataset.data_root=/path/to/data/')
+            if key == 'ann_file' and path.endswith('.json'):
+                _check_json(path, dataset, f'{loader}.dataset.{key}')
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint!r}')
 

@@ -7,15 +7,27 @@
    Inside mmengine's checkpoint loaders we allow exactly those objects
    (``torch.serialization.safe_globals``, plus ``getattr``, which
    ``HistoryBuffer`` pickles its statistics with): loading stays
-   weights-only, and a pickle that would call anything else is refused. To load a checkpoint you trust that needs more, opt in with
+   weights-only, and a pickle that would call anything else is refused. To
+   load a checkpoint you trust that needs more, opt in with
    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (torch's own switch).
 2. Distributed runs on CPU (only when no GPU is present; GPU behaviour stays
    upstream's): the NCCL backend of every default runtime becomes gloo,
    ``torch.cuda.set_device`` is skipped, DDP gets ``device_ids=None`` and
    SyncBN layers are reverted to BN (SyncBN cannot run on CPU; BN statistics
    are then per process).
+3. Crash-safe checkpoints: mmengine writes every local checkpoint through
+   ``LocalBackend.put`` (``Runner.save_checkpoint`` and ``CheckpointHook``
+   via ``mmengine.runner.checkpoint.save_checkpoint``) and then the
+   ``last_checkpoint`` pointer with ``open`` in ``CheckpointHook``. Both now
+   write a temporary file in the same folder and ``os.replace`` it, and the
+   hook removes checkpoints beyond ``max_keep_ckpts`` only after the new one
+   and its pointer are written (upstream removes them first), so a kill at
+   any moment leaves ``last_checkpoint`` naming a complete checkpoint.
 """
 import contextlib
+import os
+import os.path as osp
+from typing import IO, Iterator
 from unittest import mock
 
 import numpy as np
@@ -68,8 +80,7 @@ def patch_cpu_distributed() -> None:
     import mmengine.dist
     import mmengine.dist.utils
     import mmengine.runner.runner
-    from mmengine.model import MMDistributedDataParallel, \
-        revert_sync_batchnorm
+    from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
     orig_init_dist = mmengine.dist.utils.init_dist
     if getattr(orig_init_dist, '_mmnc_cpu', False):
@@ -96,5 +107,64 @@ def patch_cpu_distributed() -> None:
     MMDistributedDataParallel.__init__ = ddp_init
 
 
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = 'wb', **kwargs) -> Iterator[IO]:
+    """Write ``path`` through a temporary file next to it, then rename it.
+
+    ``path`` is either as it was or complete: an exception removes the
+    temporary file, a kill may leave the hidden ``.<name>.<pid>.tmp``.
+    """
+    head, name = osp.split(os.fspath(path))
+    tmp = osp.join(head, f'.{name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _open_writes_atomically(file: str, mode: str = 'r', **kwargs
+                            ) -> contextlib.AbstractContextManager:
+    if 'w' in mode:
+        return atomic_open(file, mode, **kwargs)
+    return open(file, mode, **kwargs)
+
+
+def atomic_checkpoints() -> None:
+    """Make mmengine's checkpoint and ``last_checkpoint`` writes atomic."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    from mmengine.hooks import checkpoint_hook
+    from mmengine.utils import mkdir_or_exist
+
+    def put(self, obj: bytes, filepath: str) -> None:
+        mkdir_or_exist(osp.dirname(filepath))
+        with atomic_open(filepath, 'wb') as f:
+            f.write(obj)
+
+    LocalBackend.put = put
+    # the hook's only ``open`` writes the ``last_checkpoint`` pointer
+    checkpoint_hook.open = _open_writes_atomically
+
+    hook = checkpoint_hook.CheckpointHook
+    orig_save = hook._save_checkpoint_with_step
+    if getattr(orig_save, '_mmnc', False):
+        return
+
+    def save_then_remove(self, runner, step: int, meta: dict) -> None:
+        removed = []
+        with mock.patch.object(self.file_backend, 'remove', removed.append):
+            orig_save(self, runner, step, meta)
+        for path in removed:
+            self.file_backend.remove(path)
+
+    save_then_remove._mmnc = True
+    hook._save_checkpoint_with_step = save_then_remove
+
+
 allow_mmengine_checkpoints()
 patch_cpu_distributed()
+atomic_checkpoints()

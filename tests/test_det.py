@@ -1,4 +1,4 @@
-"""Detection: configs, the C4 plugin shared head, and runs through the tools."""
+"""Detection: configs, the C4 plugin shared head, runs through the tools."""
 import glob
 from pathlib import Path
 
@@ -14,8 +14,9 @@ from mmnc.layers import NCBlock, SEBlock
 from mmnc.tiny_data import make_coco_det, make_voc_det
 
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs/faster_rcnn/*.py')))
-TINY_COCO = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4{}_1xb2-2e_coco-tiny.py'
-TINY_VOC = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4-nc_1xb2-1e_voc0712-tiny.py'
+DET = 'configs/faster_rcnn/'
+TINY_COCO = DET + 'faster-rcnn_r101-caffe-c4{}_1xb2-2e_coco-tiny.py'
+TINY_VOC = DET + 'faster-rcnn_r101-caffe-c4-nc_1xb2-1e_voc0712-tiny.py'
 
 
 def build(config: str, **model_changes):
@@ -31,7 +32,8 @@ def build(config: str, **model_changes):
 def expected_blocks(config: str):
     name = Path(config).name
     block = NCBlock if '-nc' in name else SEBlock if '-se' in name else None
-    where = 'roi_head.shared_head.layer4' if 'c4' in name else 'backbone.layer4'
+    where = ('roi_head.shared_head.layer4' if 'c4' in name else
+             'backbone.layer4')
     return block, where
 
 

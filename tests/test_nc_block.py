@@ -125,7 +125,8 @@ def test_parameter_count():
     # two MLPs S -> S/r -> S: the counts behind the seed's CIFAR tables
     block = NCBlock(16, grid=16, reduction=8)
     s, h = 256, 32
-    assert sum(p.numel() for p in block.parameters()) == 2 * (2 * s * h + h + s)
+    count = sum(p.numel() for p in block.parameters())
+    assert count == 2 * (2 * s * h + h + s)
 
 
 @pytest.mark.parametrize('kwargs,match', [

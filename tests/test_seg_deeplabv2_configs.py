@@ -153,7 +153,8 @@ def predict(model, img: torch.Tensor, mode: str):
         return model.predict(img, [sample])[0].pred_sem_seg.data
 
 
-@pytest.mark.parametrize('name', [REAL.format('-nc'), TINY.format('-nc'), TINY.format('-se')])
+@pytest.mark.parametrize(
+    'name', [REAL.format('-nc'), TINY.format('-nc'), TINY.format('-se')])
 def test_inference_at_a_size_other_than_the_crop(name):
     """Whole and slide inference on an odd-sized image (NC resamples)."""
     torch.manual_seed(0)

@@ -3,7 +3,6 @@
 The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
 """
 import argparse
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -56,8 +55,9 @@ def main() -> None:
             cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr', {}).get('base_batch_size') is None:
-            raise RuntimeError('Can not find "auto_scale_lr" or '
-                               '"auto_scale_lr.base_batch_size" in your config.')
+            raise RuntimeError(
+                'Can not find "auto_scale_lr" or '
+                '"auto_scale_lr.base_batch_size" in your config.')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -11,6 +11,8 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
+from mmnc.apis import DEBUG, check_finite
+
 
 @MODELS.register_module()
 class SEBlock(BaseModule):
@@ -62,5 +64,7 @@ class SEBlock(BaseModule):
             raise ValueError(
                 f'SEBlock expects input [N, {self.in_channels}, H, W], got '
                 f'{list(x.shape)}')
-        w = self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))  # [N, C, 1, 1]
-        return x * w
+        if DEBUG:
+            check_finite(self, x)
+        w = self.fc2(self.act(self.fc1(self.pool(x))))  # [N, C, 1, 1]
+        return x * self.gate(w)

@@ -78,7 +78,8 @@ def flops(model: nn.Module, x: torch.Tensor) -> int:
 def peak_memory(case: str, variant: str) -> float:
     """Peak RSS growth (MiB) of one fwd+bwd, measured in a fresh process."""
     out = subprocess.run(
-        [sys.executable, __file__, '--case', case, '--memory-of', variant],
+        [sys.executable, __file__, '--case', case, '--memory-of', variant,
+         '--threads', str(torch.get_num_threads())],
         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])['mib']
 
@@ -141,9 +142,14 @@ def main() -> None:
                         help='NxCxHxW:grid (repeatable); default: '
                         + ', '.join(DEFAULT_CASES))
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument(
+        '--threads', type=int, help='torch threads (default: torch\'s); '
+        '1 keeps a loaded machine from stalling multi-threaded ops')
     parser.add_argument('--memory-of', help=argparse.SUPPRESS)
     args = parser.parse_args()
     cases = args.case or list(DEFAULT_CASES)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_of:
         measure_memory(cases[0], args.memory_of)
         return

@@ -1,0 +1,10 @@
+# + SE as in the C3Net reference code on CIFAR: ratio 8, FC layers without
+# bias, in every block after the last BN, before the residual addition.
+_base_ = './resnet56_1xb128_cifar100.py'
+
+model = dict(
+    backbone=dict(plugins=[
+        dict(
+            cfg=dict(type='SEBlock', ratio=8, bias=False),
+            position='after_conv2')
+    ]))
