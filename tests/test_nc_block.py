@@ -1,6 +1,7 @@
 """NCBlock: the paper's formulation, the plugin contract, errors."""
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmcv import cnn
 from mmengine.registry import DefaultScope
@@ -26,9 +27,9 @@ def naive_nc(block: NCBlock, x: torch.Tensor) -> torch.Tensor:
 
 
 def random_block(*args, **kwargs) -> NCBlock:
-    """A block whose decoder is not zero (init_weights is not called)."""
+    """A block whose decoder is not zero, as after some training."""
     torch.manual_seed(0)
-    return NCBlock(*args, **kwargs)
+    return NCBlock(*args, zero_init=False, **kwargs)
 
 
 @pytest.mark.parametrize('shape,kwargs', [
@@ -90,9 +91,11 @@ def test_resize_modes(mode):
 
 
 def test_zero_init_is_identity_and_gradients_reach_parameters():
-    block = NCBlock(64, grid=7)
-    block.init_weights()
     x = torch.randn(2, 64, 7, 7)
+    block = NCBlock(64, grid=7)
+    assert torch.equal(block(x), x)  # as built
+    nn.init.normal_(block.decoder[-1].weight)  # as a host's init_cfg might
+    block.init_weights()
     assert torch.equal(block(x), x)
     # every parameter of a trained (non-zero) block gets a gradient
     block = random_block(64, grid=7)

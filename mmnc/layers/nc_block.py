@@ -154,8 +154,10 @@ class NCBlock(BaseModule):
         act_cfg (dict, optional): Activation after the addition. The
             reference applies ReLU; ``None`` lets the block start as the
             exact identity (with ``zero_init``). Default: None.
-        zero_init (bool): Zero the decoder's last layer in ``init_weights()``
-            so that the block starts as ``x + 0``. Default: True.
+        zero_init (bool): Zero the decoder's last layer, at construction
+            and again in ``init_weights()`` (which runs after a host's
+            ``init_cfg``), so that the block starts as ``x + 0``.
+            Default: True.
         init_cfg (dict, optional): Initialization config. Default: None.
     """
 
@@ -208,6 +210,7 @@ class NCBlock(BaseModule):
         self.encoder = self._mlp(spatial, hidden)
         self.decoder = self._mlp(spatial, hidden)
         self.act = build_activation_layer(act_cfg) if act_cfg else None
+        self._zero_decoder()  # also for hosts that never call init_weights
 
     @staticmethod
     def _mlp(dim: int, hidden: int) -> nn.Sequential:
@@ -218,6 +221,9 @@ class NCBlock(BaseModule):
     def init_weights(self) -> None:
         # Runs after the host's init_cfg, so the zero-init survives it.
         super().init_weights()
+        self._zero_decoder()
+
+    def _zero_decoder(self) -> None:
         if self.zero_init:
             nn.init.zeros_(self.decoder[-1].weight)
             nn.init.zeros_(self.decoder[-1].bias)

@@ -57,7 +57,7 @@ def build(variant: str, channels: int, grid: int) -> nn.Module:
         return nn.Identity()
     if variant == 'se':
         return SEBlock(channels)
-    nc = NCBlock(channels, grid=grid)  # random decoder: not a no-op
+    nc = NCBlock(channels, grid=grid, zero_init=False)  # not a no-op
     return NaiveNC(nc) if variant == 'nc_naive' else nc
 
 
