@@ -4,6 +4,8 @@ Tables 1-2): no data or checkpoint needed.
     python tools/analysis/complexity.py configs/resnet_cifar configs/wrn_cifar
     python tools/analysis/complexity.py configs/resnext/*.py --shape 224
     python tools/analysis/complexity.py DET_CONFIG --shape 800 1333
+    python tools/analysis/complexity.py C4_CONFIG --part roi_head.shared_head \
+        --shape 1024 14 14        # FLOPs of one RoI through the C4 head
 
 The input shape comes from ``--shape`` (``H W`` or one side) or, without
 it, from the config: 32x32 for CIFAR datasets, else the crop or resize size
@@ -69,19 +71,26 @@ def infer_shape(cfg: Config) -> Tuple[int, int]:
     return tuple(shape) if shape else (224, 224)
 
 
-def complexity(cfg: Config, shape: Optional[Sequence[int]]) -> dict:
-    """Build ``cfg.model`` and count its parameters and FLOPs."""
+def complexity(cfg: Config, shape: Optional[Sequence[int]],
+               part: Optional[str] = None) -> dict:
+    """Build ``cfg.model`` and count its parameters and FLOPs (of ``part``,
+    a submodule fed a ``[1, *shape]`` tensor, if given)."""
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model = MODELS.build(cfg.model).eval()
-    h, w = shape if shape else infer_shape(cfg)
-    flops = FlopAnalyzer(TensorMode(model, (h, w)), torch.zeros(1, 3, h, w))
+    if part:
+        module, x = model.get_submodule(part), torch.zeros(1, *shape)
+    else:
+        shape = tuple(shape) if shape else infer_shape(cfg)
+        module, x = TensorMode(model, shape), torch.zeros(1, 3, *shape)
+    flops = FlopAnalyzer(module, x)
     flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     with torch.no_grad():
         total = flops.total()
     return dict(
         params=sum(p.numel() for p in model.parameters()),
         flops=total,
-        shape=(h, w),
+        input=(f'{part} ' if part else '')
+        + 'x'.join(map(str, x.shape[1 if part else 2:])),
         skipped=sorted(op for op in flops.unsupported_ops()
                        if op.split('::')[-1].rstrip('_') not in CHEAP))
 
@@ -108,26 +117,32 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--shape', type=int, nargs='+',
         help='input H W (or one side); default: inferred per config')
     parser.add_argument(
+        '--part', help='count the FLOPs of this submodule only (e.g. '
+        'roi_head.shared_head), fed a tensor of --shape (C H W)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of every config, key=value')
     args = parser.parse_args(argv)
-    if args.shape is not None and len(args.shape) not in (1, 2):
+    if args.part and (args.shape is None or len(args.shape) != 3):
+        parser.error('--part needs --shape C H W')
+    if (not args.part and args.shape is not None
+            and len(args.shape) not in (1, 2)):
         parser.error('--shape takes H W or a single side')
     return args
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    shape = args.shape and (args.shape * 2)[:2]
+    shape = args.shape if args.part else args.shape and (args.shape * 2)[:2]
     print('| config | #params | FLOPs | input | skipped |')
     print('| --- | ---: | ---: | --- | --- |')
     for path in expand(args.configs):
         cfg = Config.fromfile(str(path))
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        r = complexity(cfg, shape)
+        r = complexity(cfg, shape, args.part)
         print(f'| {path.stem} | {r["params"] / 1e6:.2f}M | '
-              f'{fmt_flops(r["flops"])} | {r["shape"][0]}x{r["shape"][1]} | '
+              f'{fmt_flops(r["flops"])} | {r["input"]} | '
               f'{", ".join(r["skipped"]) or "-"} |')
     print(f'\n{NOTE}')
 
