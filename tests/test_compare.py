@@ -19,6 +19,7 @@ import pytest
 from mmengine.config import Config
 from toolrun import ROOT, last_log_dir, read_test_metrics, run_tool
 
+from mmnc import compare as lib
 from mmnc.tiny_data import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py'
@@ -199,8 +200,10 @@ def test_detection_and_segmentation_keys(tmp_path, capsys):
         make_work_dir(runs, voc.format(v), {'pascal_voc/mAP': 0.7,
                                             'pascal_voc/AP50': 0.7})
     compare = load_compare()
-    compare.main([str(runs / '*'), '--out-dir', str(tmp_path / 'out')])
-    got = tables(capsys.readouterr().out)
+    compare.main([str(runs), '--out-dir', str(tmp_path / 'out')])  # parent
+    text = capsys.readouterr().out
+    print(text)
+    got = tables(text)
     assert list(got) == [
         'deeplabv2_r101-d8_1xb2-40i_vocseg-tiny-64x64 (mmseg, '
         'PascalVOCDataset)',
@@ -228,9 +231,21 @@ def test_detection_and_segmentation_keys(tmp_path, capsys):
     assert len(rows) == 3 * 2 + 3 + 3  # seg: mIoU and mAcc
     assert (tmp_path / 'out' / 'compare.png').read_bytes().startswith(PNG)
 
+    # --metric picks the columns; a run without that key is listed
+    (runs / 'deeplabv2_r101-d8_1xb2-40i_vocseg-tiny-64x64' / '20240101_000000'
+     / '20240101_000000.json').write_text('{"mIoU": 1.0}')
+    compare.main([str(runs / 'deeplab*'), '--metric', 'mAcc', '--out-dir',
+                  str(tmp_path / 'out')])
+    text = capsys.readouterr().out
+    segt = tables(text)[list(got)[0]]
+    assert segt['variant'][:4] == ['n', 'mAcc', 'Δ base', 'Δ SE']
+    assert segt['baseline'][:2] == ['0', '—']
+    assert segt['+NC'][:4] == ['1', '72.25', '—', '+1.25']
+    assert (f'missing: {runs / "deeplabv2_r101-d8_1xb2-40i_vocseg-tiny-64x64"}'
+            ' (no mAcc in its metrics)') in text
+
 
 def test_names_and_variants():
-    compare = load_compare()
     strip = {
         'faster-rcnn_r101-caffe-c4-nc_1x_coco': 'faster-rcnn_r101-caffe-c4'
         '_1x_coco',
@@ -241,13 +256,12 @@ def test_names_and_variants():
         'resnet20-seg_x-nc': 'resnet20-seg_x',  # '-seg' is no variant
     }
     for name, task in strip.items():
-        run = compare.Run(Path(name), cfg=Config(dict(default_scope='x')),
-                          name=name)
-        assert compare.task_of(run) == (task, 'x', '?')
+        run = lib.Run(Path(name), cfg=Config(dict(default_scope='x')),
+                      name=name)
+        assert lib.task_of(run) == (task, 'x', '?')
     model = dict(backbone=dict(plugins=[dict(cfg=dict(type='mmnc.NCBlock'))],
                                stages=(dict(type='SEBlock'), )))
-    assert compare.variant_of(Config(dict(model=model))) == '+NC'
+    assert lib.variant_of(Config(dict(model=model))) == '+NC'
     model['backbone']['plugins'] = []
-    assert compare.variant_of(Config(dict(model=model))) == '+SE'
-    assert compare.variant_of(Config(dict(model=dict(type='X')))) == \
-        'baseline'
+    assert lib.variant_of(Config(dict(model=model))) == '+SE'
+    assert lib.variant_of(Config(dict(model=dict(type='X')))) == 'baseline'

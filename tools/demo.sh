@@ -59,5 +59,5 @@ done
 
 echo "[demo] 5/5 comparison"
 "$PY" tools/analysis/compare.py "$OUT"/cls/*/* "$OUT"/det/* "$OUT"/seg/* \
-  --out-dir "$OUT/compare"
+  --out-dir "$OUT/compare" --flops
 echo "[demo] done in $(( (SECONDS - t0) / 60 )) min. Logs and checkpoints: $OUT/{cls,det,seg}/*; table and chart: $OUT/compare/"

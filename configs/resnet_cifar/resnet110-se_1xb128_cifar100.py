@@ -1,11 +1,5 @@
-# + SE as in the C3Net reference code on CIFAR: ratio 8, FC layers without
-# bias, in every block after the last BN, before the residual addition.
+# + SE as the C3Net reference on CIFAR (../_base_/cls/cifar_plugins.py).
 # C3Net Table 1: 1.76M / 258.5M / 72.47 (params / FLOPs / top-1).
-_base_ = './resnet110_1xb128_cifar100.py'
+_base_ = ['./resnet110_1xb128_cifar100.py', '../_base_/cls/cifar_plugins.py']
 
-model = dict(
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='SEBlock', ratio=8, bias=False),
-            position='after_conv2')
-    ]))
+model = dict(backbone=dict(plugins={{_base_.cifar_se}}))

@@ -1,9 +1,4 @@
-# + SE, placed as on CIFAR (see resnet20-se_1xb128_cifar100.py).
-_base_ = './resnet20_1xb32-5e_digits.py'
+# + SE as the C3Net reference on CIFAR (../_base_/cls/cifar_plugins.py).
+_base_ = ['./resnet20_1xb32-5e_digits.py', '../_base_/cls/cifar_plugins.py']
 
-model = dict(
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='SEBlock', ratio=8, bias=False),
-            position='after_conv2')
-    ]))
+model = dict(backbone=dict(plugins={{_base_.cifar_se}}))

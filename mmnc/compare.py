@@ -1,0 +1,259 @@
+"""Read OpenMMLab work dirs and compare baseline / +SE / +NC runs.
+
+The library of ``tools/analysis/compare.py``: a :class:`Run` per work dir
+(:func:`read_run`), grouped by task and variant (:func:`group`), summed up
+as one row per task, variant and metric (:func:`summarize`) and printed as
+Markdown tables like the C3Net paper's Table 3 (:func:`markdown`).
+"""
+import glob
+import json
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+VARIANTS = ('baseline', '+SE', '+NC')
+METRICS = ('coco/bbox_mAP', 'pascal_voc/mAP', 'mIoU', 'mAcc',
+           'accuracy/top1', 'accuracy/top5')
+PERCENT = ('coco/', 'pascal_voc/')  # mmdet logs these in [0, 1]
+BOOKKEEPING = {'time', 'data_time', 'step', 'epoch', 'iter', 'lr', 'memory'}
+DASH = '—'
+Task = Tuple[str, str, str]  # config name without -se/-nc, scope, dataset
+
+
+@dataclass
+class Run:
+    """One work dir: its metrics, config, and what is wrong with it."""
+
+    work_dir: Path
+    metrics: Dict[str, float] = field(default_factory=dict)
+    problem: str = ''
+    cfg: Optional[Config] = None
+    name: str = ''
+
+
+def log_dirs(work_dir: Path) -> List[Path]:
+    """The ``<timestamp>`` folders mmengine made in a work dir, newest
+    first."""
+    if not work_dir.is_dir():
+        return []
+    return sorted((d for d in work_dir.iterdir()
+                   if d.is_dir() and d.name[:8].isdigit()), reverse=True)
+
+
+def expand(patterns: Sequence[str]) -> Tuple[List[Path], List[str]]:
+    """Work dirs from paths or globs (a folder of work dirs is opened), and
+    the patterns that matched nothing."""
+    dirs, unmatched = [], []
+    for pattern in patterns:
+        found = [p for p in map(Path, sorted(glob.glob(pattern)))
+                 if p.is_dir()]
+        if not found:
+            unmatched.append(f'missing: {pattern} (no such work dir)')
+        for d in found:
+            subs = [s for s in sorted(d.iterdir()) if log_dirs(s)]
+            is_work_dir = log_dirs(d) or any(d.glob('*.py'))
+            dirs += [d] if is_work_dir or not subs else subs
+    return list(dict.fromkeys(d.resolve() for d in dirs)), unmatched
+
+
+def numbers(record: Dict[str, Any]) -> Dict[str, float]:
+    """The metric values of one logged record."""
+    return {k: float(v) for k, v in record.items() if k not in BOOKKEEPING
+            and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def read_run(work_dir: Path) -> Run:
+    """Read a work dir.
+
+    Args:
+        work_dir: A ``--work-dir`` of tools/train.py or tools/test.py.
+
+    Returns:
+        Run: The newest test metrics, else the last val metrics of a
+        training run; the config; and, unless tested, what went wrong.
+    """
+    run, logs = Run(work_dir), log_dirs(work_dir)
+    used = next((d for d in logs if (d / f'{d.name}.json').is_file()), None)
+    if used:
+        run.metrics = numbers(json.loads(
+            (used / f'{used.name}.json').read_text()))
+    else:
+        scalars = {d: d / 'vis_data' / 'scalars.json' for d in logs}
+        lines = {d: [json.loads(s) for s in p.read_text().splitlines()
+                     if s.strip()] if p.is_file() else []
+                 for d, p in scalars.items()}
+        vals = [(d, x) for d in logs for x in lines[d][::-1] if 'lr' not in x
+                and not any('loss' in k for k in x) and numbers(x)]
+        used, record = vals[0] if vals else (None, {})
+        run.metrics, problems = numbers(record), []
+        if used:
+            problems.append(f'no test metrics; used the last val of '
+                            f'{used.name}')
+        elif any(lines.values()):
+            problems.append('trained, but never tested or validated')
+        elif not logs:
+            problems.append('no mmengine run in it')
+        if logs and not scalars[logs[0]].is_file():  # not a training run
+            problems.append(f'run {logs[0].name} ended without metrics; '
+                            'crashed? see its .log')
+        run.problem = '; '.join(problems)
+    dumps = [d / 'vis_data' / 'config.py' for d in [used, *logs] if d]
+    named = sorted(work_dir.glob('*.py'), key=lambda p: -p.stat().st_mtime)
+    paths = [p for p in dumps if p.is_file()] + named
+    if paths:
+        run.cfg = Config.fromfile(str(paths[0]))
+        text = paths[0].read_text()
+        run.name = next((p.stem for p in named if p.read_text() == text),
+                        named[0].stem if named else work_dir.name)
+    elif not run.problem:
+        run.problem = 'no config dump in it'
+    return run
+
+
+def variant_of(cfg: Config) -> str:
+    """'+NC' if the model holds an NCBlock, else '+SE' for an SEBlock, else
+    'baseline'."""
+    types, todo = set(), [cfg.get('model', {})]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            t = node.get('type', '')
+            types.add(getattr(t, '__name__', str(t)).split('.')[-1])
+            todo += node.values()
+        elif isinstance(node, (list, tuple)):
+            todo += node
+    return '+NC' if 'NCBlock' in types else '+SE' if 'SEBlock' in types \
+        else 'baseline'
+
+
+def task_of(run: Run) -> Task:
+    """Config name without ``-nc``/``-se``, default scope, dataset type."""
+    loader = run.cfg.get('test_dataloader') or run.cfg.get('val_dataloader')
+    ds = (loader or {}).get('dataset', {})
+    while 'dataset' in ds or 'datasets' in ds:  # dataset wrappers
+        ds = ds['dataset'] if 'dataset' in ds else ds['datasets'][0]
+    return (re.sub(r'-(nc|se)(?=[-_.]|$)', '', run.name),
+            str(run.cfg.get('default_scope', '?')), str(ds.get('type', '?')))
+
+
+def strip_init(node: Any) -> Any:
+    """A model config without ``init_cfg``/``pretrained`` (no downloads)."""
+    if isinstance(node, dict):
+        return {k: strip_init(v) for k, v in node.items()
+                if k not in ('init_cfg', 'pretrained')}
+    if isinstance(node, (list, tuple)):
+        return type(node)(map(strip_init, node))
+    return node
+
+
+def count_params(cfg: Config) -> Tuple[int, None]:
+    """#params of ``cfg.model`` (built without weights); no FLOPs."""
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    model = MODELS.build(ConfigDict(strip_init(cfg.model)))
+    return sum(p.numel() for p in model.parameters()), None
+
+
+def group(runs: Sequence[Run]) -> Dict[Task, Dict[str, List[Run]]]:
+    """Runs with a config by task, then variant (all three variants)."""
+    groups: Dict[Task, Dict[str, List[Run]]] = {}
+    for run in sorted(runs, key=lambda r: str(r.work_dir)):
+        if run.cfg is not None:
+            groups.setdefault(task_of(run), {v: [] for v in VARIANTS})[
+                variant_of(run.cfg)].append(run)
+    return dict(sorted(groups.items()))
+
+
+def fmt(x: Optional[float], sign: str = '') -> str:
+    """A value with 2 decimals, or a dash for none."""
+    return DASH if x is None else f'{x:{sign}.2f}'
+
+
+def summarize(
+    groups: Dict[Task, Dict[str, List[Run]]],
+    keys: Optional[List[str]] = None,
+    size: Callable[[Config], Tuple[int, Optional[float]]] = count_params,
+) -> Tuple[List[dict], List[str]]:
+    """Mean, std, n and deltas of each metric of each variant.
+
+    Args:
+        groups: Runs by task and variant, as :func:`group` returns them.
+        keys: Metric keys to report; default: those of :data:`METRICS` the
+            task's runs have.
+        size: ``(#params, FLOPs or None)`` of a config, for each variant.
+
+    Returns:
+        tuple[list[dict], list[str]]: One row per task, variant and metric
+        (the CSV rows; no value: None), and notes on runs without a metric.
+    """
+    rows, notes = [], []
+    for task, variants in groups.items():
+        seen = [k for r in sum(variants.values(), []) for k in r.metrics]
+        shown = keys or [k for k in METRICS if k in seen] or seen[:1] or [
+            'metric']
+        sizes = {v: size(runs[0].cfg) if runs else (None, None)
+                 for v, runs in variants.items()}
+        means: Dict[Tuple[str, str], float] = {}
+        for key in shown:
+            scale = 100 if key.startswith(PERCENT) else 1
+            for v in VARIANTS:
+                got = [r for r in variants[v] if key in r.metrics]
+                notes += [f'missing: {r.work_dir} (no {key} in its metrics)'
+                          for r in variants[v] if r.metrics and r not in got]
+                vals = [r.metrics[key] * scale for r in got]
+                if vals:
+                    means[v, key] = statistics.mean(vals)
+                mean, base, se = (means.get((x, key))
+                                  for x in (v, 'baseline', '+SE'))
+                rows.append(dict(
+                    task=task[0], scope=task[1], dataset=task[2], variant=v,
+                    metric=key + (' (%)' if scale > 1 else ''), n=len(vals),
+                    mean=mean,
+                    std=statistics.stdev(vals) if len(vals) > 1 else None,
+                    delta_baseline=None if v == 'baseline' or None in (
+                        mean, base) else mean - base,
+                    delta_se=None if v != '+NC' or None in (mean, se)
+                    else mean - se,
+                    params=sizes[v][0], flops=sizes[v][1],
+                    work_dirs=';'.join(str(r.work_dir) for r in got)))
+    return rows, list(dict.fromkeys(notes))
+
+
+def markdown(rows: List[dict], flops: bool) -> str:
+    """One table per task: a row per variant, 3 columns per metric."""
+    out = []
+    for task in dict.fromkeys((r['task'], r['scope'], r['dataset'])
+                              for r in rows):
+        mine = [r for r in rows if (r['task'], r['scope'], r['dataset'])
+                == task]
+        metrics = list(dict.fromkeys(r['metric'] for r in mine))
+        head = ['variant', 'n'] + sum(
+            ([m, 'Δ base', 'Δ SE'] for m in metrics), []) + ['#params'] + (
+                ['FLOPs'] if flops else [])
+        out += [f'### {task[0]} ({task[1]}, {task[2]})', '',
+                '| ' + ' | '.join(head) + ' |',
+                '| --- |' + ' ---: |' * (len(head) - 1)]
+        for v in VARIANTS:
+            cells = [r for r in mine if r['variant'] == v]
+            row = [v, str(max(r['n'] for r in cells))]
+            for r in cells:
+                value = fmt(r['mean']) + ('' if r['std'] is None else
+                                          f' ± {r["std"]:.2f}')
+                row += [value] + [  # blank: no such comparison
+                    fmt(r[k], '+') if on else '' for k, on in
+                    (('delta_baseline', v != 'baseline'),
+                     ('delta_se', v == '+NC'))]
+            p, f = cells[0]['params'], cells[0]['flops']
+            row.append(DASH if p is None else f'{p / 1e6:.3f}M')
+            if flops:
+                row.append(DASH if f is None else f'{f / 1e9:.2f}G'
+                           if f >= 1e9 else f'{f / 1e6:.1f}M')
+            out.append('| ' + ' | '.join(row) + ' |')
+        out.append('')
+    return '\n'.join(out)
+
+
