@@ -15,8 +15,7 @@ once, at import)."""
 
 
 def check_finite(block: torch.nn.Module, x: torch.Tensor) -> None:
-    """Raise a ``FloatingPointError`` naming ``block`` if ``x`` has NaN/Inf.
-    """
+    """Raise a FloatingPointError naming ``block`` if its input has NaN/Inf."""
     bad = x.numel() - int(torch.isfinite(x).sum())
     if bad:
         raise FloatingPointError(
@@ -54,8 +53,8 @@ def _check_json(path: str, dataset: dict, where: str) -> None:
             data = json.load(f)
     except ValueError as e:
         raise ValueError(
-            f'{where} is not valid JSON: {path!r} ({e}); it is empty or '
-            f'truncated. Make or download it again.') from None
+            f'{where} is not valid JSON: {path!r} ({e}). The file is empty, '
+            f'truncated or not JSON: make or download it again.') from None
     if 'Coco' in str(dataset.get('type')) and not (
             isinstance(data, dict) and {'images', 'categories'} <= set(data)):
         raise ValueError(
@@ -66,11 +65,11 @@ def _check_json(path: str, dataset: dict, where: str) -> None:
 
 def check_config(cfg: Config, config_path: str,
                  checkpoint: Optional[str] = None) -> None:
-    """Fail early, with the fix, on a missing dataset or checkpoint path
-    or an annotation file that is not valid JSON.
+    """Fail early, with the fix, on a missing or unreadable dataset file.
 
-    Training checks every dataloader; testing (a checkpoint given) only the
-    test one.
+    Dataset and checkpoint paths must exist, JSON annotation files must
+    parse (and COCO ones have "images" and "categories"). Training checks
+    every dataloader; testing (a checkpoint given) only the test one.
     """
     loaders = _LOADERS if checkpoint is None else ('test_dataloader', )
     for loader in loaders:

@@ -12,9 +12,12 @@
    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (torch's own switch).
 2. Distributed runs on CPU (only when no GPU is present; GPU behaviour stays
    upstream's): the NCCL backend of every default runtime becomes gloo,
-   ``torch.cuda.set_device`` is skipped, DDP gets ``device_ids=None`` and
+   ``torch.cuda.set_device`` is skipped, DDP gets ``device_ids=None``,
    SyncBN layers are reverted to BN (SyncBN cannot run on CPU; BN statistics
-   are then per process).
+   are then per process) and the process group is destroyed at exit:
+   mmengine leaves it to the interpreter's teardown, where gloo's threads
+   can abort a finished rank with SIGABRT ("terminate called without an
+   active exception", see pytorch/pytorch#179291), failing the launch.
 3. Crash-safe checkpoints: mmengine writes every local checkpoint through
    ``LocalBackend.put`` (``Runner.save_checkpoint`` and ``CheckpointHook``
    via ``mmengine.runner.checkpoint.save_checkpoint``) and then the
@@ -24,6 +27,7 @@
    and its pointer are written (upstream removes them first), so a kill at
    any moment leaves ``last_checkpoint`` naming a complete checkpoint.
 """
+import atexit
 import contextlib
 import os
 import os.path as osp
@@ -67,6 +71,11 @@ def allow_mmengine_checkpoints() -> None:
         CheckpointLoader._schemes[prefix] = load
 
 
+def _destroy_process_group() -> None:
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 @contextlib.contextmanager
 def _no_cuda_set_device():
     with mock.patch.object(torch.cuda, 'set_device', lambda *a, **k: None):
@@ -90,7 +99,8 @@ def patch_cpu_distributed() -> None:
         if backend == 'nccl':
             backend = 'gloo'
         with _no_cuda_set_device():
-            return orig_init_dist(launcher, backend, **kwargs)
+            orig_init_dist(launcher, backend, **kwargs)
+        atexit.register(_destroy_process_group)
 
     init_dist._mmnc_cpu = True
     for module in (mmengine.dist, mmengine.dist.utils,
