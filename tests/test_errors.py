@@ -58,6 +58,7 @@ def train_fails(tmp_path: Path, config: str, *options: str,
 def test_unknown_block_or_argument_through_train_py(option, error, digits,
                                                     tmp_path):
     assert error in train_fails(tmp_path, CLS_NC, *digits, option)
+    assert not (tmp_path / 'work').exists()  # no half-made work dir
 
 
 @pytest.mark.parametrize('key,value,match', [

@@ -3,6 +3,8 @@
 The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
 """
 import argparse
+import os.path as osp
+import shutil
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -64,8 +66,14 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    fresh = not osp.isdir(cfg.work_dir)
+    try:
+        runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+                  RUNNERS.build(cfg))
+    except Exception:  # e.g. a config error: leave no half-made work dir
+        if fresh:
+            shutil.rmtree(cfg.work_dir, ignore_errors=True)
+        raise
     runner.train()
 
 
