@@ -29,6 +29,7 @@
 """
 import atexit
 import contextlib
+import datetime
 import os
 import os.path as osp
 from typing import IO, Iterator
@@ -72,7 +73,12 @@ def allow_mmengine_checkpoints() -> None:
 
 
 def _destroy_process_group() -> None:
+    """Tear gloo down while every rank is still alive: wait for all of them
+    first, so no rank closes its connections under a peer's threads."""
     if torch.distributed.is_initialized():
+        with contextlib.suppress(RuntimeError):  # a peer died: skip the wait
+            torch.distributed.monitored_barrier(
+                timeout=datetime.timedelta(seconds=120))
         torch.distributed.destroy_process_group()
 
 
