@@ -7,15 +7,13 @@ map has the image's size.
 import json
 import math
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from toolrun import last_log_dir, run_tool
 
 from mmnc.tiny_data import make_voc_seg
 
-ROOT = Path(__file__).parents[1]
 CONFIG = 'configs/deeplabv2/deeplabv2_r101-d8{}_1xb2-40i_vocseg-tiny-64x64.py'
 ITERS = 2
 SIZE = 128
@@ -30,12 +28,8 @@ def data_root(tmp_path_factory) -> Path:
 
 def run(*args: str) -> Path:
     """Run a tool with this Python; return the run's log dir."""
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    work_dir = Path(args[args.index('--work-dir') + 1])
-    (log_dir, ) = [d for d in work_dir.iterdir() if d.is_dir()]
-    return log_dir
+    run_tool(*args)
+    return last_log_dir(Path(args[args.index('--work-dir') + 1]))
 
 
 @pytest.mark.parametrize('variant', ['', '-se', '-nc'])
