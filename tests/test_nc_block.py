@@ -13,7 +13,9 @@ from mmnc.layers import NCBlock
 def naive_nc(block: NCBlock, x: torch.Tensor) -> torch.Tensor:
     """The reference formulation, written plainly (C x C matrix and all)."""
     n, c, h, w = x.shape
-    g = F.interpolate(x, size=block.grid, mode='nearest')
+    mode = block.resize_mode
+    align = False if mode == 'bilinear' else None
+    g = F.interpolate(x, size=block.grid, mode=mode, align_corners=align)
     groups = block.num_groups
     v = g.reshape(n * groups, c // groups, -1)  # [B, C', S]
     v = block.encoder(v).transpose(1, 2)  # [B, S, C']
@@ -22,7 +24,7 @@ def naive_nc(block: NCBlock, x: torch.Tensor) -> torch.Tensor:
     attn = torch.softmax(score, dim=1)  # softmax over i
     msg = torch.bmm(v, attn).transpose(1, 2)  # [B, C', S]
     msg = block.decoder(msg).reshape(n, c, *block.grid)
-    out = x + F.interpolate(msg, size=(h, w), mode='nearest')
+    out = x + F.interpolate(msg, size=(h, w), mode=mode, align_corners=align)
     return block.act(out) if block.act is not None else out
 
 
@@ -84,10 +86,16 @@ def test_any_input_size(hw):
 
 
 @pytest.mark.parametrize('mode', ['nearest', 'bilinear', 'area'])
-def test_resize_modes(mode):
-    block = random_block(16, grid=4, resize_mode=mode)
-    out = block(torch.randn(1, 16, 9, 6))
-    assert out.shape == (1, 16, 9, 6) and torch.isfinite(out).all()
+@pytest.mark.parametrize('hw', [(9, 6), (3, 2), (4, 4)])
+def test_resize_modes_match_interpolate(mode, hw):
+    """Resizes are folded into the block's first and last matmul."""
+    block = random_block(16, grid=4, resize_mode=mode).double()
+    x = torch.randn(2, 16, *hw, dtype=torch.float64, requires_grad=True)
+    out, ref = block(x), naive_nc(block, x)
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
+    g, = torch.autograd.grad(out.square().sum(), x)
+    g_ref, = torch.autograd.grad(ref.square().sum(), x)
+    torch.testing.assert_close(g, g_ref, rtol=1e-9, atol=1e-9)
 
 
 def test_zero_init_is_identity_and_gradients_reach_parameters():
@@ -191,7 +199,11 @@ def test_flop_counter_counts_the_message():
     block = NCBlock(64, grid=7)
     x = torch.randn(2, 64, 7, 7)
     flops = FlopAnalyzer(block, (x, )).unsupported_ops_warnings(False)
-    s, h = 49, 49 // 8
-    mlps = 2 * 2 * (2 * 64) * s * h  # 2 MLPs x 2 layers, multiply-adds
-    assert flops.by_operator()['PythonOp._NCMessage'] == 2 * 64**2 * s
-    assert flops.total() == mlps + 2 * 64**2 * s
+    rows, s, k = 2 * 64, 49, 49 // 8  # channel maps, grid cells, hidden
+    ops = flops.by_operator()
+    # each channel attends to its 64 peers over k values + the normaliser
+    assert ops['PythonOp._NCMessage'] == 2 * 64**2 * (k + 1)
+    # encoder in (S -> k), keys and values (k -> 1 + k), decoder out with
+    # its bias (k + 1 -> S), per channel map
+    assert ops['linear'] == rows * (s * k + k + k * k)
+    assert ops['addmm'] == rows * (k + 1) * s

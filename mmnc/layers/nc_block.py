@@ -27,9 +27,16 @@ def _resize(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode=mode, align_corners=align)
 
 
+def _resize_matrix(size_in: int, size_out: int, mode: str,
+                   like: torch.Tensor) -> torch.Tensor:
+    """``[size_out, size_in]``: the 1-D ``mode`` resize as a matrix."""
+    eye = torch.eye(size_in, dtype=like.dtype, device=like.device)
+    out = _resize(eye.view(size_in, 1, size_in, 1), (size_out, 1), mode)
+    return out.view(size_in, size_out).t()
+
+
 # Bound on the elements of the [b, C, C] weights made at once (16 MiB fp32:
-# 16 samples of 512 channels, enough for efficient batched matmuls, small
-# enough to stay in cache).
+# 16 samples of 512 channels; 1 to 64 samples measured equally fast here).
 _CHUNK_ELEMENTS = 1 << 22
 
 
@@ -57,69 +64,75 @@ def _append(x: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
 
 
 class _NCMessage(torch.autograd.Function):
-    """``out[j] = sum_i softmax_i(-(m_i - m_j)^2) e[i]``, exact and lean.
+    """``out[j] = sum_i softmax_i(-(m_i - m_j)^2) v[i]``, exact and lean.
 
-    The ``C x C`` weights are a Gaussian kernel of the channel means, cheap
-    to rebuild: they are made for a few samples at a time, never stored, and
-    rebuilt in backward. Matmul work is ``6 B C^2 S`` FLOPs (forward ``W e``;
-    backward ``W^T G`` and ``G e^T``). The softmax's normaliser and the
-    backward's ``- g_j . out_j`` ride along as one extra matmul column, so
-    the ``C x C`` weights see only the exp and one multiply.
+    The ``C x C`` weights ``w[j, i] = exp(-(m_i - m_j)^2)`` are a Gaussian
+    kernel of the channel keys ``m``, cheap to rebuild: they are made for a
+    few samples at a time, never stored, and rebuilt in backward. They are
+    symmetric, so backward needs one product with them: ``[a; m a; m v] W``
+    gives the values' gradient and, without forming the ``C x C`` logit
+    gradient, the keys' gradient. The softmax's normaliser rides along as a
+    row of ones. Matmul work is ``4 B C^2 (k + 1)`` multiply-adds for
+    ``k``-wide values.
     """
 
     @staticmethod
-    def forward(ctx, e: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        # e: [B, C, S] encodings, m: [B, C] their means
-        e1 = _append(e, e.new_ones(()))  # [B, C, S + 1]
-        acc = torch.empty_like(e1)
-        for b in _chunks(e.size(0), e.size(1)):
-            torch.bmm(_kernel(m[b]), e1[b], out=acc[b])  # [W e | W 1]
-        z = acc[..., -1:]  # [B, C, 1] softmax normalisers
-        out = acc[..., :-1] / z
-        ctx.save_for_backward(e1, m, z, out)
-        return out
+    def forward(ctx, v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        # v: [B, C, k] values, m: [B, C] keys. Softmax over i is invariant
+        # to shifting m; centred keys keep backward's products small.
+        m = m - m.mean(-1, keepdim=True)
+        # Rows, not columns: v^T W is several times faster than W v for
+        # narrow v (MKL), and equal since W is symmetric.
+        v1 = _append(v, v.new_ones(())).transpose(1, 2)  # [B, k + 1, C]
+        acc = torch.empty_like(v1, memory_format=torch.contiguous_format)
+        for b in _chunks(v.size(0), v.size(1)):
+            torch.bmm(v1[b], _kernel(m[b]), out=acc[b])  # [v W ; 1 W]
+        z = acc[:, -1:]  # [B, 1, C] softmax normalisers
+        out = acc[:, :-1] / z
+        ctx.save_for_backward(v1, m, z, out)
+        return out.transpose(1, 2)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        e1, m, z, out = ctx.saved_tensors
-        gz = grad / z  # [B, C, S]: g_j / Z_j
-        a = _append(gz, -(out * gz).sum(-1, keepdim=True))  # [B, C, S + 1]
-        grad_e = torch.empty_like(out)
-        grad_m = torch.empty_like(m)
-        for b in _chunks(e1.size(0), e1.size(1)):
-            w, mb = _kernel(m[b]), m[b]
-            torch.bmm(w.transpose(1, 2), gz[b], out=grad_e[b])
-            # d loss / d logit_ji = p_ji (g_j . e_i - g_j . out_j)
-            dl = torch.bmm(a[b], e1[b].transpose(1, 2)).mul_(w)
-            # d logit_ji / d m_j = 2 (m_i - m_j) (rows of dl sum to 0);
-            # d logit_ji / d m_i = 2 (m_j - m_i)
-            mi = torch.bmm(torch.stack([mb, torch.ones_like(mb)], 1), dl)
-            grad_m[b] = 2 * (torch.bmm(dl, mb.unsqueeze(2)).squeeze(2)
-                             + mi[:, 0] - mb * mi[:, 1])
-        return grad_e, grad_m
+        v1, m, z, out = ctx.saved_tensors  # [B, k + 1 | 1 | k, C], [B, C]
+        gz = grad.transpose(1, 2) / z  # g_j / Z_j
+        # d loss / d logit_ji = w_ji a_j . v1_i; a_j = [g_j / Z_j ;
+        # -g_j . out_j / Z_j]
+        a = torch.cat([gz, -(out * gz).sum(1, keepdim=True)], dim=1)
+        mr = m.unsqueeze(1)
+        rhs = torch.cat([a, mr * a, mr * v1], dim=1)  # [B, 3(k + 1), C]
+        prod = torch.empty_like(rhs)
+        for b in _chunks(v1.size(0), v1.size(2)):
+            torch.bmm(rhs[b], _kernel(m[b]), out=prod[b])
+        wa, wma, wmv = prod.split(v1.size(1), dim=1)
+        # d logit_ji / d m_i = 2 (m_j - m_i), d logit_ji / d m_j = 2 (m_i -
+        # m_j); the j-side term with m_j vanishes (rows of dl sum to 0).
+        grad_m = 2 * ((v1 * (wma - mr * wa)).sum(1) + (a * wmv).sum(1))
+        return wa[:, :-1].transpose(1, 2), grad_m
 
 
-def nc_message(e: torch.Tensor) -> torch.Tensor:
+def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """The message each channel receives from the channels of its group.
 
-    ``out[j] = sum_i a_ij * e[i]`` with ``a_ij = softmax_i(-(m_i - m_j)^2)``
-    and ``m_i = mean(e[i])``.
+    ``out[j] = sum_i a_ij * v[i]`` with ``a_ij = softmax_i(-(m_i - m_j)^2)``.
 
     Args:
-        e (Tensor): Encoded channels, ``[B, C, S]`` (one row per channel).
+        v (Tensor): Values, ``[B, C, k]`` (one row per channel).
+        m (Tensor): Keys, ``[B, C]``: the mean of each channel's encoding.
 
     Returns:
-        Tensor: The messages, ``[B, C, S]``.
+        Tensor: The messages, ``[B, C, k]``.
     """
-    return _NCMessage.apply(e.contiguous(), e.mean(dim=-1))
+    return _NCMessage.apply(v.contiguous(), m)
 
 
 def nc_message_flops(inputs, outputs) -> int:
-    """FLOP handle for mmengine's analyzer: ``B C^2 S`` multiply-adds."""
+    """FLOP handle for mmengine's analyzer: ``B C^2 (k + 1)`` multiply-adds
+    (the values and the softmax's normaliser)."""
     from mmengine.analysis.jit_handles import get_shape
-    b, c, s = get_shape(inputs[0])
-    return b * c * c * s
+    b, c, k = get_shape(inputs[0])
+    return b * c * c * (k + 1)
 
 
 # mmengine's FLOP counter sees the Function as one opaque op: count its work.
@@ -137,6 +150,14 @@ class NCBlock(BaseModule):
     where ``m`` is the mean of a channel's encoding. A decoder MLP
     (``S -> S/r -> S``) maps the message back; it is resized to the input
     size and added to the input. Output shape equals input shape.
+
+    Computed exactly, but not in the reference's order: the resizes are
+    folded into the encoder's first and the decoder's last layer (one
+    matmul each, the residual included); channels exchange the decoder's
+    first-layer projection of their encodings (``S/r`` wide, not ``S``);
+    the ``C x C`` softmax weights are rebuilt per chunk of samples, never
+    stored (see ``_NCMessage``). The parameters are the reference's, and
+    the output equals its formulation (``tests/test_nc_block.py``).
 
     Args:
         in_channels (int): Channels of the input.
@@ -228,6 +249,41 @@ class NCBlock(BaseModule):
             nn.init.zeros_(self.decoder[-1].weight)
             nn.init.zeros_(self.decoder[-1].bias)
 
+    def _folded_io(self, h: int, w: int):
+        """The encoder's first and the decoder's last layer, with the resizes
+        to and from the grid folded in (all three are linear maps, and 2-D
+        resizes are separable): ``[S // r, H*W]`` and ``[H*W, S // r + 1]``
+        (the decoder's bias as the last column). The block then reads and
+        writes ``H x W`` maps with one matmul each, residual included."""
+        (gh, gw), mode = self.grid, self.resize_mode
+        enc_in, dec_out = self.encoder[0], self.decoder[2]
+        like = enc_in.weight
+        w_in = torch.einsum(
+            'kab,aH,bW->kHW', enc_in.weight.view(-1, gh, gw),
+            _resize_matrix(h, gh, mode, like),
+            _resize_matrix(w, gw, mode, like))
+        dec = torch.cat([dec_out.weight, dec_out.bias[:, None]], dim=1)
+        w_out = torch.einsum(
+            'Ha,Wb,abk->HWk', _resize_matrix(gh, h, mode, like),
+            _resize_matrix(gw, w, mode, like), dec.view(gh, gw, -1))
+        return w_in.flatten(1), w_out.flatten(0, 1)
+
+    def _message(self, h: torch.Tensor) -> torch.Tensor:
+        """``dec_in(sum_i a_ij e_i)`` from the encoder's hidden ``h``.
+
+        The encoding ``e = enc_out(h)`` is used only through its mean and
+        the decoder's first layer, both linear, so the channels exchange
+        ``u = dec_in(e)`` (``S // r`` wide) instead of ``e`` (``S``): the
+        weights sum to 1, so ``dec_in(sum_i a_ij e_i) = sum_i a_ij u_i``.
+        Same function, same parameters, ``r`` times less exchange work.
+        """
+        enc_out, dec_in = self.encoder[2], self.decoder[0]
+        u = F.linear(h, dec_in.weight @ enc_out.weight,
+                     dec_in.weight @ enc_out.bias)  # [B, C', S // r]
+        m = F.linear(h, enc_out.weight.mean(0, keepdim=True),
+                     enc_out.bias.mean(0, keepdim=True))  # mean_s e
+        return nc_message(u, m.squeeze(-1)) + dec_in.bias
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.size(1) != self.in_channels:
             raise ValueError(
@@ -236,10 +292,12 @@ class NCBlock(BaseModule):
         if DEBUG:
             check_finite(self, x)
         n, c, h, w = x.shape
-        g = _resize(x, self.grid, self.resize_mode)  # [N, C, h', w']
-        # [N * groups, C / groups, S]
-        g = g.reshape(n * self.num_groups, c // self.num_groups, -1)
-        msg = self.decoder(nc_message(self.encoder(g)))  # [B, C', S]
-        msg = _resize(msg.reshape(n, c, *self.grid), (h, w), self.resize_mode)
-        out = x + msg
+        w_in, w_out = self._folded_io(h, w)
+        x2 = x.reshape(n * c, h * w)
+        hid = self.encoder[1](F.linear(x2, w_in, self.encoder[0].bias))
+        # [N * groups, C / groups, S // r]: channels talk within a group
+        hid = hid.view(n * self.num_groups, c // self.num_groups, -1)
+        z = self.decoder[1](self._message(hid)).reshape(n * c, -1)
+        out = torch.addmm(x2, _append(z, z.new_ones(())), w_out.t())
+        out = out.view(n, c, h, w)
         return self.act(out) if self.act is not None else out
