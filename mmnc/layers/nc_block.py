@@ -135,8 +135,13 @@ def nc_message_flops(inputs, outputs) -> int:
     return b * c * c * (k + 1)
 
 
-# mmengine's FLOP counter sees the Function as one opaque op: count its work.
-_DEFAULT_SUPPORTED_FLOP_OPS['prim::PythonOp._NCMessage'] = nc_message_flops
+# mmengine's FLOP counter sees the Function as one opaque op: count its work
+# (and do not report the resize matrices' identity and the ones as skipped).
+_DEFAULT_SUPPORTED_FLOP_OPS.update({
+    'prim::PythonOp._NCMessage': nc_message_flops,
+    'aten::eye': None,
+    'aten::new_ones': None,
+})
 
 
 @MODELS.register_module()
