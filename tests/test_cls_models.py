@@ -228,8 +228,11 @@ def test_complexity_table():
         'resnet20_1xb128_cifar100', '0.28M', '32x32')
     assert nc_row[1].strip() == '0.35M' and skipped.strip() == '-'
     base, nc = float(flops.strip()[:-1]), float(nc_row[2].strip()[:-1])
-    # conv FLOPs of ResNet-20 (paper: 41.7M); NC adds its MLPs and messages
-    assert 40 < base < 42 and 1.2 < nc - base < 1.6
+    # conv FLOPs of ResNet-20 (paper: 41.7M). NC adds ~6.2M: the encoder's
+    # first and the decoder's last layer with the resizes folded in (16
+    # maps x 32x32 x 32 hidden, twice, in each of the first two blocks:
+    # 4.3M), the messages and the folding itself
+    assert 40 < base < 42 and 5.8 < nc - base < 6.6
     assert 'batched matmuls' in out.getvalue()
 
 
