@@ -98,6 +98,19 @@ def work_dir_for(cfg: Config, config_path: str,
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def load_config(args, checkpoint: Optional[str] = None) -> Config:
+    """The config as ``tools/train.py`` and ``tools/test.py`` run it:
+    ``--cfg-options`` merged, ``--launcher`` set, dataset (and checkpoint)
+    paths checked, the work dir resolved."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_config(cfg, args.config, checkpoint=checkpoint)
+    cfg.work_dir = work_dir_for(cfg, args.config, args.work_dir)
+    return cfg
+
+
 def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
                          wait_time: float) -> None:
     """Turn on the toolbox's visualization hook, as mmdet's --show does."""

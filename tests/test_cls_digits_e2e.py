@@ -10,7 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
-from toolrun import read_test_metrics, run_tool, train_scalars
+from toolrun import (
+    data_root_options,
+    read_test_metrics,
+    run_tool,
+    train_scalars,
+)
 
 from mmnc.tiny_data import make_digits
 
@@ -29,8 +34,7 @@ def data_root(tmp_path_factory) -> Path:
 @pytest.mark.parametrize('variant', ['', '-se', '-nc'])
 def test_train_then_test(variant, data_root, tmp_path):
     config = CONFIG.format(variant)
-    roots = [f'{loader}_dataloader.dataset.data_root={data_root}'
-             for loader in ('train', 'val', 'test')]
+    roots = data_root_options(data_root)
     train_dir = tmp_path / 'train'
     run_tool('tools/train.py', config, '--work-dir', train_dir,
              '--cfg-options', f'train_cfg.max_epochs={EPOCHS}', *roots,

@@ -17,7 +17,13 @@ from typing import Dict, List
 
 import pytest
 from mmengine.config import Config
-from toolrun import ROOT, last_log_dir, read_test_metrics, run_tool
+from toolrun import (
+    ROOT,
+    data_root_options,
+    last_log_dir,
+    read_test_metrics,
+    run_tool,
+)
 
 from mmnc import compare as lib
 from mmnc.tiny_data import make_digits
@@ -56,9 +62,8 @@ def runs(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp('compare')
     data = tmp / 'digits'
     make_digits(data)
-    opts = [f'{loader}_dataloader.dataset.data_root={data}'
-            for loader in ('train', 'val', 'test')]
-    opts += ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=200']
+    opts = data_root_options(data) + [
+        'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=200']
     for name, variant, extra in [
             ('base-s0', '', 'randomness.seed=0'),
             ('base-s1', '', 'randomness.seed=1'),

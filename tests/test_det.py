@@ -7,7 +7,13 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
-from toolrun import ROOT, read_test_metrics, run_tool, train_scalars
+from toolrun import (
+    ROOT,
+    coco_options,
+    read_test_metrics,
+    run_tool,
+    train_scalars,
+)
 
 import mmnc  # noqa: F401
 from mmnc.layers import NCBlock, SEBlock
@@ -100,12 +106,8 @@ def coco_root(tmp_path_factory) -> Path:
 
 
 def tiny_options(data_root: Path, epochs: int) -> list:
-    opts = [f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=100']
-    for loader in ('train', 'val', 'test'):
-        opts.append(f'{loader}_dataloader.dataset.data_root={data_root}/')
-    ann = f'{data_root}/annotations/instances_val2017.json'
-    return opts + [f'val_evaluator.ann_file={ann}',
-                   f'test_evaluator.ann_file={ann}']
+    return coco_options(data_root) + [f'train_cfg.max_epochs={epochs}',
+                                      'train_cfg.val_interval=100']
 
 
 @pytest.mark.parametrize('variant', ['', '-se', '-nc'])

@@ -20,6 +20,8 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint
 from toolrun import (
     ROOT,
+    coco_options,
+    data_root_options,
     last_log_dir,
     read_test_metrics,
     run_tool,
@@ -72,8 +74,7 @@ def digits(tmp_path_factory) -> list:
     """--cfg-options that point every loader at a fresh digits set."""
     root = tmp_path_factory.mktemp('dist') / 'digits'
     make_digits(root)
-    return [f'{loader}_dataloader.dataset.data_root={root}'
-            for loader in ('train', 'val', 'test')]
+    return data_root_options(root)
 
 
 @pytest.fixture(scope='module')
@@ -147,11 +148,8 @@ exit $status
 def test_detection_two_procs_then_dist_test(tmp_path):
     root = tmp_path / 'coco_tiny'
     make_coco_det(root, num_train=4, num_val=2, size=128)
-    ann = f'{root}/annotations/instances_val2017.json'
-    opts = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=100',
-            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
-    opts += [f'{loader}_dataloader.dataset.data_root={root}/'
-             for loader in ('train', 'val', 'test')]
+    opts = coco_options(root) + ['train_cfg.max_epochs=1',
+                                 'train_cfg.val_interval=100']
     work = tmp_path / 'work'
     launch('dist_train.sh', DET, 2, '--work-dir', work, '--cfg-options',
            *opts)

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint
-from toolrun import ROOT, run_tool
+from toolrun import ROOT, coco_options, data_root_options, run_tool
 
 import mmnc  # noqa: F401
 from mmnc.apis import check_config
@@ -34,8 +34,7 @@ def digits(tmp_path_factory) -> list:
     """--cfg-options that point every loader at a fresh digits set."""
     root = tmp_path_factory.mktemp('errors') / 'digits'
     make_digits(root)
-    return [f'{loader}_dataloader.dataset.data_root={root}'
-            for loader in ('train', 'val', 'test')]
+    return data_root_options(root)
 
 
 def train_fails(tmp_path: Path, config: str, *options: str,
@@ -97,19 +96,11 @@ def coco(tmp_path_factory) -> Path:
     return root
 
 
-def det_options(root: Path) -> list:
-    ann = f'{root}/annotations/instances_val2017.json'
-    return [f'{loader}_dataloader.dataset.data_root={root}/'
-            for loader in ('train', 'val', 'test')] + [
-                f'val_evaluator.ann_file={ann}',
-                f'test_evaluator.ann_file={ann}']
-
-
 def test_truncated_annotation_file_through_train_py(coco, tmp_path):
     ann = tmp_path / 'instances_train2017.json'
     ann.write_text((coco / 'annotations/instances_train2017.json'
                     ).read_text()[:300])
-    out = train_fails(tmp_path, DET, *det_options(coco),
+    out = train_fails(tmp_path, DET, *coco_options(coco),
                       f'train_dataloader.dataset.ann_file={ann}')
     assert (f"ValueError: train_dataloader.dataset.ann_file is not valid "
             f"JSON: '{ann}' (") in out
@@ -126,7 +117,7 @@ def test_empty_or_non_coco_annotation_file(content, error, coco, tmp_path):
     ann = tmp_path / 'instances_val2017.json'
     ann.write_text(content)
     cfg = Config.fromfile(ROOT / DET)
-    cfg.merge_from_dict(dict(o.split('=') for o in det_options(coco)))
+    cfg.merge_from_dict(dict(o.split('=') for o in coco_options(coco)))
     cfg.test_dataloader.dataset.ann_file = str(ann)
     checkpoint = tmp_path / 'model.pth'
     checkpoint.touch()
@@ -197,5 +188,5 @@ def test_checkpoint_trust(tmp_path, monkeypatch):
 
 def test_json_check_accepts_the_made_sets(coco):
     cfg = Config.fromfile(ROOT / DET)
-    cfg.merge_from_dict(dict(o.split('=') for o in det_options(coco)))
+    cfg.merge_from_dict(dict(o.split('=') for o in coco_options(coco)))
     check_config(cfg, DET)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.runner.checkpoint import _load_checkpoint, find_latest_checkpoint
-from toolrun import ROOT, run_tool, train_scalars
+from toolrun import ROOT, data_root_options, run_tool, train_scalars
 
 from mmnc.tiny_data import make_digits
 
@@ -67,8 +67,7 @@ def options(tmp_path_factory) -> list:
     """--cfg-options: a small stratified digits split, 3 epochs."""
     root = tmp_path_factory.mktemp('resume') / 'digits'
     assert make_digits(root, val_fraction=0.8)['train_images'] == 359
-    return [f'{loader}_dataloader.dataset.data_root={root}'
-            for loader in ('train', 'val', 'test')] + [
+    return data_root_options(root) + [
                 'train_cfg.max_epochs=3', 'randomness.deterministic=True',
                 'default_hooks.checkpoint.interval=1']
 

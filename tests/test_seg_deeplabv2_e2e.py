@@ -10,7 +10,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from toolrun import last_log_dir, run_tool
+from toolrun import data_root_options, last_log_dir, run_tool
 
 from mmnc.tiny_data import make_voc_seg
 
@@ -35,8 +35,7 @@ def run(*args: str) -> Path:
 @pytest.mark.parametrize('variant', ['', '-se', '-nc'])
 def test_train_then_test(variant, data_root, tmp_path):
     config = CONFIG.format(variant)
-    roots = [f'{loader}_dataloader.dataset.data_root={data_root}'
-             for loader in ('train', 'val', 'test')]
+    roots = data_root_options(data_root)
     train_dir = tmp_path / 'train'
     # val_begin past the end: validating is what tools/test.py does below
     log_dir = run('tools/train.py', config, '--work-dir', str(train_dir),

@@ -21,6 +21,20 @@ def run_tool(*args: str, ok: bool = True, env: Optional[dict] = None,
     return proc
 
 
+def data_root_options(root) -> list:
+    """--cfg-options that point every dataloader at ``root``."""
+    return [f'{loader}_dataloader.dataset.data_root={root}'
+            for loader in ('train', 'val', 'test')]
+
+
+def coco_options(root) -> list:
+    """As :func:`data_root_options` for a COCO-format set, with both
+    evaluators on its val annotations."""
+    ann = f'{root}/annotations/instances_val2017.json'
+    return data_root_options(f'{root}/') + [
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+
+
 def last_log_dir(work_dir: Path) -> Path:
     """The newest <timestamp> folder mmengine made in a work dir."""
     return sorted(d for d in Path(work_dir).iterdir() if d.is_dir()

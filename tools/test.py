@@ -4,12 +4,12 @@ The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers NC/SE and applies the compat fixes)
-from mmnc.apis import check_config, enable_visualization, work_dir_for
+from mmnc.apis import enable_visualization, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,12 +39,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg, args.config, checkpoint=args.checkpoint)
-    cfg.work_dir = work_dir_for(cfg, args.config, args.work_dir)
+    cfg = load_config(args, checkpoint=args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)

@@ -6,12 +6,12 @@ import argparse
 import os.path as osp
 import shutil
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers NC/SE and applies the compat fixes)
-from mmnc.apis import check_config, work_dir_for
+from mmnc.apis import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,12 +41,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg, args.config)
-    cfg.work_dir = work_dir_for(cfg, args.config, args.work_dir)
+    cfg = load_config(args)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
