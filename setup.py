@@ -3,6 +3,10 @@ from setuptools import find_packages, setup
 version = {}
 exec(open('mmnc/version.py').read(), version)
 
+# The ranges CI proves: both ends are the two environments .ci/run tests
+# (classic: Python 3.10, torch 2.1.2, numpy 1.26; pinned: Python 3.11,
+# torch 2.14.1, numpy 2.3), each with mmengine 0.10.7, mmcv 2.1.0, mmdet
+# 3.3.0, mmsegmentation 1.2.2 and mmpretrain 1.2.0.
 setup(
     name='mmnc',
     version=version['__version__'],
@@ -11,15 +15,15 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmnc', 'mmnc.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.10,<3.12',
     install_requires=[
-        'torch>=2.0', 'mmengine>=0.10,<0.11', 'mmcv>=2.0.0,<2.2.0',
-        'numpy'
+        'torch>=2.1.2,<=2.14.1', 'numpy>=1.26,<2.4', 'mmengine==0.10.7',
+        'mmcv==2.1.0'
     ],
     extras_require={
-        'det': ['mmdet>=3.3,<3.4'],
-        'seg': ['mmsegmentation>=1.2,<1.3', 'ftfy', 'regex'],
-        'cls': ['mmpretrain>=1.2,<1.3'],
+        'det': ['mmdet==3.3.0'],
+        'seg': ['mmsegmentation==1.2.2', 'ftfy', 'regex'],
+        'cls': ['mmpretrain==1.2.0'],
         'tools': ['matplotlib', 'scikit-learn'],
         'tests': ['pytest', 'ruff'],
     },

@@ -1,16 +1,17 @@
 """mmnc: cross-channel communication (NC) and SE plugin blocks for OpenMMLab.
 
 ``import mmnc`` (or ``custom_imports=dict(imports=['mmnc'])`` in a config)
-registers every block, head and backbone in mmengine's root ``MODELS``
-registry, where the mmdet, mmseg and mmpretrain scopes all find them.
+registers every block, head, backbone and hook in mmengine's root registries,
+where the mmdet, mmseg and mmpretrain scopes all find them. It changes no
+upstream behaviour, except one version-gated fix for upstream that is broken
+in a supported version (:mod:`mmnc.compat`; ``MMNC_CHECKPOINT_FIX=0`` turns
+it off).
 """
-from . import (
-    compat,  # noqa: F401  (checkpoint trust, CPU distributed)
-    models,  # noqa: F401,E402  (registers host-specific modules)
-)
-from .layers import NCBlock, SEBlock, patch_hosts
+from . import engine, models  # noqa: F401  (register hooks, host modules)
+from .compat import fix_checkpoint_loading
+from .layers import NCBlock, SEBlock
 from .version import __version__
 
-patch_hosts()
+fix_checkpoint_loading()
 
 __all__ = ['NCBlock', 'SEBlock', '__version__']

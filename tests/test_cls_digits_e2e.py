@@ -17,7 +17,7 @@ from toolrun import (
     train_scalars,
 )
 
-from mmnc.tiny_data import make_digits
+from mmnc.testing.tiny_data import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py'
 EPOCHS = 2

@@ -25,8 +25,8 @@ from toolrun import (
     run_tool,
 )
 
-from mmnc import compare as lib
-from mmnc.tiny_data import make_digits
+from mmnc.analysis import compare as lib
+from mmnc.testing.tiny_data import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

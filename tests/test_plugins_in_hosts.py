@@ -1,10 +1,12 @@
 """NC/SE inside the hosts' own ResNets, through their plugin lists."""
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 import mmnc  # noqa: F401
 from mmnc.layers import NCBlock, SEBlock
+from mmnc.utils import check_plugin_config
 
 STAGE4 = (False, False, False, True)
 
@@ -51,23 +53,36 @@ def test_nc_is_identity_at_init_through_the_host():
         assert not torch.equal(with_nc(x)[0], plain(x)[0])
 
 
+def host_config(scope: str, position='after_conv3', stages=STAGE4,
+                block='NCBlock', depth=101) -> Config:
+    """A user's config with a plugin in an upstream ResNet."""
+    return Config(dict(default_scope=scope, model=dict(backbone=dict(
+        type='ResNet' if scope == 'mmdet' else 'ResNetV1c', depth=depth,
+        plugins=[dict(cfg=dict(type=block), stages=stages,
+                      position=position)]))))
+
+
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
-def test_impossible_position_is_named(scope):
+def test_impossible_position_is_named_by_the_tools(scope):
     with pytest.raises(ValueError, match="'after_conv4'.*after_conv1"):
-        resnet(scope, dict(type='NCBlock'), position='after_conv4')
+        check_plugin_config(host_config(scope, position='after_conv4'))
 
 
-def test_stages_of_the_wrong_length_are_named():
+def test_stages_of_the_wrong_length_are_named_by_the_tools():
     with pytest.raises(ValueError, match='4 stages'):
-        resnet('mmdet', dict(type='SEBlock'), stages=(False, True))
+        check_plugin_config(host_config('mmdet', stages=(False, True)))
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
+def test_unknown_block_is_named_by_the_tools(scope):
+    with pytest.raises(KeyError, match="'SEBlok'. Did you mean 'SEBlock'"):
+        check_plugin_config(host_config(scope, block='SEBlok'))
 
 
 def test_basic_block_resnet_says_what_to_use():
-    with pytest.raises(ValueError, match='BasicBlock'):
-        with DefaultScope.overwrite_default_scope('mmdet'):
-            MODELS.build(dict(type='ResNet', depth=18, plugins=[dict(
-                cfg=dict(type='SEBlock'), stages=STAGE4,
-                position='after_conv2')]))
+    with pytest.raises(ValueError, match='mmdet.ResNet-18 is made of '
+                       'BasicBlocks, which take no plugins'):
+        check_plugin_config(host_config('mmdet', depth=18))
 
 
 def test_misspelled_block_argument_is_named():

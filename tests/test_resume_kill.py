@@ -17,7 +17,7 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint, find_latest_checkpoint
 from toolrun import ROOT, data_root_options, run_tool, train_scalars
 
-from mmnc.tiny_data import make_digits
+from mmnc.testing.tiny_data import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20-nc_1xb32-5e_digits.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1')
@@ -150,3 +150,21 @@ def test_kill_during_a_save_leaves_a_loadable_last_checkpoint(
     assert ckpt['meta']['epoch'] == 1 and 'message_hub' in ckpt
     if name == 'epoch_2.pth':
         assert not (work / 'epoch_2.pth').exists()
+
+
+def test_upstream_checkpoint_hook_is_the_control(options, tmp_path):
+    """The same kill with mmengine's own CheckpointHook: last_checkpoint
+    names epoch_1.pth, deleted before epoch_2.pth was (half) written, so
+    --resume has nothing to load. The configs' AtomicCheckpointHook is what
+    makes the test above pass."""
+    work = tmp_path / 'work'
+    proc = run_tool('-c', CRASH_IN_WRITE, 'epoch_2.pth', 1,
+                    *train(work, options[:3] + [
+                        'train_cfg.max_epochs=2',
+                        'default_hooks.checkpoint.max_keep_ckpts=1',
+                        'default_hooks.checkpoint.type=CheckpointHook']),
+                    ok=False, env=ENV)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-4000:]
+    latest = find_latest_checkpoint(str(work))
+    assert latest == str(work / 'epoch_1.pth')
+    assert not os.path.exists(latest)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from toolrun import data_root_options, last_log_dir, run_tool
 
-from mmnc.tiny_data import make_voc_seg
+from mmnc.testing.tiny_data import make_voc_seg
 
 CONFIG = 'configs/deeplabv2/deeplabv2_r101-d8{}_1xb2-40i_vocseg-tiny-64x64.py'
 ITERS = 2

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from mmnc import tiny_data as td
+from mmnc.testing import tiny_data as td
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(num_train=3, num_val=2, size=96)

@@ -3,12 +3,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).parents[1]
 
 
-def run_tool(*args: str, ok: bool = True, env: Optional[dict] = None,
+def run_tool(*args: str, ok: bool = True, env: dict | None = None,
              cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run ``python ARGS`` from the repo root; assert its exit status."""
     proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,

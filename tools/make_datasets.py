@@ -7,12 +7,12 @@ Usage::
 
 ``coco``, ``voc``, ``vocseg`` and ``digits`` write ``OUT/coco_tiny``,
 ``OUT/voc_tiny``, ``OUT/vocseg_tiny`` and ``OUT/digits``; ``all`` writes the
-four. See :mod:`mmnc.tiny_data` for the layouts.
+four. See :mod:`mmnc.testing.tiny_data` for the layouts.
 """
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 try:
     import mmnc  # noqa: F401
@@ -21,7 +21,7 @@ except ModuleNotFoundError as err:  # not installed: run from a checkout
         raise
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmnc.tiny_data import (
+from mmnc.testing.tiny_data import (
     make_coco_det,
     make_digits,
     make_voc_det,
@@ -36,7 +36,7 @@ DATASETS: Dict[str, Tuple[str, Callable[..., Dict[str, int]]]] = {
 }
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: List[str] | None = None) -> argparse.Namespace:
     """Parse the command line.
 
     Args:
@@ -61,7 +61,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: List[str] | None = None) -> None:
     """Make the requested datasets and print one line per dataset.
 
     Args:

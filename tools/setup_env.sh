@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned OpenMMLab stack (mmcv 2.1.0 built with its C++
-# ops) and mmnc in editable mode. Idempotent: a second run takes seconds.
-#   VENV        where the environment goes            (default: .venv)
-#   MMNC_CACHE  where the built mmcv wheel is kept    (default: ~/.cache/mmnc)
+# Create a virtual environment with one of the two stacks mmnc is tested on
+# (mmcv 2.1.0 built with its C++ ops) and mmnc in editable mode. Idempotent:
+# a second run takes seconds.
+#   MMNC_ENV     pinned  (default) .venv: Python 3.11, torch 2.14.1, numpy 2
+#                classic .venv-classic: Python 3.10, torch 2.1.2, numpy 1.26
+#   VENV         where the environment goes (default: as above)
+#   MMNC_PYTHON  the interpreter that makes it (default: python3 / python3.10)
+#   MMNC_CACHE   where built mmcv wheels are kept, one per torch and Python
+#                (default: ~/.cache/mmnc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
+ENV_NAME=${MMNC_ENV:-pinned}
+step() { echo "[setup:$ENV_NAME] $*"; }
+fail() { echo "[setup:$ENV_NAME] FAILED at step: $*" >&2; exit 1; }
+case $ENV_NAME in
+  pinned) VENV=${VENV:-.venv} BASE_PY=${MMNC_PYTHON:-python3} ;;
+  classic) VENV=${VENV:-.venv-classic} BASE_PY=${MMNC_PYTHON:-python3.10} ;;
+  *) fail "MMNC_ENV must be 'pinned' or 'classic', got '$ENV_NAME'" ;;
+esac
 CACHE=${MMNC_CACHE:-$HOME/.cache/mmnc}
 PY=$VENV/bin/python
+STAMP=$VENV/.mmnc-setup
 # pip, minus this machine's warnings about local index folders it lacks
 pip_q() {
   "$PY" -m pip --disable-pip-version-check -q "$@" \
     2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 }
-STAMP=$VENV/.mmnc-setup
-
-step() { echo "[setup] $*"; }
-fail() { echo "[setup] FAILED at step: $*" >&2; exit 1; }
 
 verify() {
   "$PY" - <<'PY'
@@ -30,22 +39,28 @@ for name in ('mmcv._ext', 'mmcv.ops', 'mmdet.models', 'mmseg.models',
 PY
 }
 
-fingerprint() { cat requirements/*.txt setup.py tools/setup_env.sh | sha1sum | cut -c1-16; }
+fingerprint() {
+  cat requirements/build.txt "requirements/$ENV_NAME.txt" \
+    requirements/runtime.txt requirements/tests.txt setup.py \
+    tools/setup_env.sh | sha1sum | cut -c1-16
+}
 
 if [[ -f $STAMP && $(cat "$STAMP") == $(fingerprint) ]] && verify 2>/dev/null; then
   step "environment $VENV is up to date"; exit 0
 fi
 
 if [[ ! -x $PY ]]; then
-  step "1/6 creating $VENV"
-  python3 -m venv "$VENV" || fail "python3 -m venv $VENV"
+  command -v "$BASE_PY" >/dev/null ||
+    fail "no $BASE_PY to make $VENV with: install it or set MMNC_PYTHON"
+  step "1/6 creating $VENV with $("$BASE_PY" --version)"
+  "$BASE_PY" -m venv "$VENV" || fail "$BASE_PY -m venv $VENV"
 fi
 pip_q install -U "pip>=24" || fail "upgrading pip"
 
-step "2/6 torch + torchvision (from the local wheels, ~1 min the first time)"
-pip_q install -r requirements/stack.txt || fail "installing torch/torchvision"
-step "3/6 build tools, numpy, mmengine"
-pip_q install -r requirements/build.txt || fail "installing build requirements"
+step "2/6 torch, torchvision, numpy, opencv (requirements/$ENV_NAME.txt)"
+pip_q install -r "requirements/$ENV_NAME.txt" || fail "installing requirements/$ENV_NAME.txt"
+step "3/6 build tools, mmengine"
+pip_q install -r requirements/build.txt -c "requirements/$ENV_NAME.txt" || fail "installing build requirements"
 
 mmcv_ok() { "$PY" -c "import mmcv, mmcv._ext; from mmcv.ops import nms, RoIAlign; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; }
 if ! mmcv_ok; then
@@ -59,9 +74,13 @@ if ! mmcv_ok; then
     mmcv_ok || { step "cached mmcv wheel does not import: rebuilding"; rm -f "$WHEELS"/mmcv-*.whl; }
   fi
   if ! mmcv_ok; then
-    step "4/6 building mmcv 2.1.0 with C++ ops (12-16 min on 2 cores; cached in $WHEELS)"
+    # torch >= 2.4 headers need C++20; mmcv's setup.py forces C++14/17
+    CXX_FOR_TORCH=g++
+    "$PY" -c "import sys, torch; sys.exit(tuple(map(int, torch.__version__.split('.')[:2])) < (2, 4))" &&
+      CXX_FOR_TORCH=$PWD/tools/cxx20.sh
+    step "4/6 building mmcv 2.1.0 with C++ ops for torch $TORCH (12-16 min on 2 cores; cached in $WHEELS)"
     t0=$SECONDS
-    CXX=$PWD/tools/cxx20.sh MAX_JOBS=${MAX_JOBS:-$(nproc)} MMCV_WITH_OPS=1 \
+    CXX=$CXX_FOR_TORCH MAX_JOBS=${MAX_JOBS:-$(nproc)} MMCV_WITH_OPS=1 \
       pip_q wheel --no-build-isolation --no-deps --no-cache-dir \
       -w "$WHEELS" mmcv==2.1.0 || fail "building mmcv 2.1.0 (see the compiler output above)"
     step "   built in $(( (SECONDS - t0) / 60 )) min"
@@ -71,7 +90,7 @@ if ! mmcv_ok; then
 fi
 
 step "5/6 mmdet, mmsegmentation, mmpretrain and test tools"
-pip_q install -r requirements/runtime.txt -r requirements/tests.txt || fail "installing mmdet/mmseg/mmpretrain"
+pip_q install -r requirements/runtime.txt -r requirements/tests.txt -c "requirements/$ENV_NAME.txt" || fail "installing mmdet/mmseg/mmpretrain"
 step "6/6 mmnc (editable)"
 pip_q install --no-deps --no-build-isolation -e . || fail "pip install -e ."
 

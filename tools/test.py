@@ -8,8 +8,13 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmnc  # noqa: F401  (registers NC/SE and applies the compat fixes)
-from mmnc.apis import enable_visualization, load_config
+import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.utils import (
+    destroy_cpu_distributed,
+    enable_visualization,
+    init_cpu_distributed,
+    load_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +55,7 @@ def main() -> None:
         cfg.model = dict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
+    cpu_dist = init_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     if args.out is not None:
@@ -59,6 +65,8 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     runner.test()
+    if cpu_dist:
+        destroy_cpu_distributed()
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
 """
 import argparse
+import os
 import os.path as osp
 import shutil
 
@@ -10,8 +11,12 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmnc  # noqa: F401  (registers NC/SE and applies the compat fixes)
-from mmnc.apis import load_config
+import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.utils import (
+    destroy_cpu_distributed,
+    init_cpu_distributed,
+    load_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,15 +66,18 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
+    cpu_dist = init_cpu_distributed(cfg)
     fresh = not osp.isdir(cfg.work_dir)
     try:
         runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
                   RUNNERS.build(cfg))
     except Exception:  # e.g. a config error: leave no half-made work dir
-        if fresh:
+        if fresh and int(os.environ.get('LOCAL_RANK', 0)) == 0:
             shutil.rmtree(cfg.work_dir, ignore_errors=True)
         raise
     runner.train()
+    if cpu_dist:
+        destroy_cpu_distributed()
 
 
 if __name__ == '__main__':

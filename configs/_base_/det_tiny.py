@@ -33,4 +33,4 @@ tiny_param_scheduler = [
 ]
 tiny_optim_wrapper = dict(
     optimizer=dict(lr=0.0025), clip_grad=dict(max_norm=10, norm_type=2))
-tiny_runtime = dict(logger=dict(interval=1))
+tiny_runtime = dict(logger=dict(interval=1), checkpoint=dict(save_best=None))

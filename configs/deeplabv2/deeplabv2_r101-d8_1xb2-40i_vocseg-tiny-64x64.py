@@ -59,6 +59,6 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=40, val_interval=40)
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=40))
+    logger=dict(interval=10), checkpoint=dict(interval=40, save_best=None))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

@@ -92,3 +92,6 @@ dataset_aug = dict(
         img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
     ann_file='ImageSets/Segmentation/aug.txt')
 train_dataloader = dict(dataset=dict(datasets=[dataset_train, dataset_aug]))
+# crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
+default_hooks = dict(checkpoint=dict(
+    type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='mIoU'))

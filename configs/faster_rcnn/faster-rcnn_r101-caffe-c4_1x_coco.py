@@ -4,3 +4,6 @@ _base_ = [
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py'
 ]
+# crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
+default_hooks = dict(checkpoint=dict(
+    type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='coco/bbox_mAP'))

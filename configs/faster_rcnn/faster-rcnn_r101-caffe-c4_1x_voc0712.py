@@ -19,3 +19,6 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
+default_hooks = dict(checkpoint=dict(
+    type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='pascal_voc/mAP'))

@@ -6,3 +6,6 @@ _base_ = 'mmpretrain::mobilenet_v2/mobilenet-v2_8xb32_in1k.py'
 custom_imports = dict(imports=['mmnc'], allow_failed_imports=False)
 
 model = dict(backbone=dict(type='PluginMobileNetV2'))
+# crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
+default_hooks = dict(checkpoint=dict(
+    type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='accuracy/top1'))

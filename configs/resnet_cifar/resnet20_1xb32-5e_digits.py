@@ -59,5 +59,7 @@ train_cfg = dict(by_epoch=True, max_epochs=5, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-default_hooks = dict(logger=dict(interval=10))
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(type='AtomicCheckpointHook'))  # crash-safe (mmnc)
 randomness = dict(seed=0)

@@ -19,3 +19,6 @@ model = dict(
         out_indices=(3, ),
         norm_eval=False,
         style='pytorch'))
+# crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
+default_hooks = dict(checkpoint=dict(
+    type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='accuracy/top1'))

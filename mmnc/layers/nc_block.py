@@ -5,7 +5,7 @@ https://papers.nips.cc/paper/8411-cross-channel-communication-networks
 Official code: https://github.com/jwyang/C3Net.pytorch
 (``lib/layers/cross_neuron_distributed.py``).
 """
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -15,7 +15,7 @@ from mmengine.analysis.complexity_analysis import _DEFAULT_SUPPORTED_FLOP_OPS
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from mmnc.apis import DEBUG, check_finite
+from .debug import DEBUG, check_finite
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
 
@@ -30,9 +30,10 @@ def _resize(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
 def _resize_matrix(size_in: int, size_out: int, mode: str,
                    like: torch.Tensor) -> torch.Tensor:
     """``[size_out, size_in]``: the 1-D ``mode`` resize as a matrix."""
-    eye = torch.eye(size_in, dtype=like.dtype, device=like.device)
+    # built in float32 (older torch has no bf16 eye/interpolate on CPU)
+    eye = torch.eye(size_in, dtype=torch.float32, device=like.device)
     out = _resize(eye.view(size_in, 1, size_in, 1), (size_out, 1), mode)
-    return out.view(size_in, size_out).t()
+    return out.view(size_in, size_out).t().to(like.dtype)
 
 
 # Bound on the elements of the [b, C, C] weights made at once (16 MiB fp32:
@@ -135,13 +136,10 @@ def nc_message_flops(inputs, outputs) -> int:
     return b * c * c * (k + 1)
 
 
-# mmengine's FLOP counter sees the Function as one opaque op: count its work
-# (and do not report the resize matrices' identity and the ones as skipped).
-_DEFAULT_SUPPORTED_FLOP_OPS.update({
-    'prim::PythonOp._NCMessage': nc_message_flops,
-    'aten::eye': None,
-    'aten::new_ones': None,
-})
+# mmengine's FLOP counter sees the Function as one opaque op: count its work.
+# An entry for mmnc's own op only; upstream entries stay as they are.
+_DEFAULT_SUPPORTED_FLOP_OPS.setdefault('prim::PythonOp._NCMessage',
+                                       nc_message_flops)
 
 
 @MODELS.register_module()
@@ -195,9 +193,9 @@ class NCBlock(BaseModule):
                  reduction: int = 8,
                  group_size: int = 512,
                  resize_mode: str = 'nearest',
-                 act_cfg: Optional[dict] = None,
+                 act_cfg: dict | None = None,
                  zero_init: bool = True,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
         if (len(grid) != 2 or not all(isinstance(g, int) for g in grid)

@@ -3,7 +3,6 @@
 Hu et al., *Squeeze-and-Excitation Networks*, CVPR 2018,
 https://arxiv.org/abs/1709.01507
 """
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -11,7 +10,7 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from mmnc.apis import DEBUG, check_finite
+from .debug import DEBUG, check_finite
 
 
 @MODELS.register_module()
@@ -42,7 +41,7 @@ class SEBlock(BaseModule):
                  bias: bool = True,
                  act_cfg: dict = dict(type='ReLU'),
                  gate_cfg: dict = dict(type='Sigmoid'),
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'SEBlock: in_channels must be a positive int, '

@@ -17,33 +17,13 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 import mmnc  # noqa: F401
 from mmnc.layers import NCBlock, SEBlock
+from mmnc.testing import NaiveNC
 
 DEFAULT_CASES = ('128x2048x7x7:7', '2x2048x41x41:16', '64x16x32x32:16')
 VARIANTS = ('identity', 'se', 'nc', 'nc_naive')
-
-
-class NaiveNC(nn.Module):
-    """The reference formulation: materialises a C x C matrix per group."""
-
-    def __init__(self, block: NCBlock):
-        super().__init__()
-        self.block = block
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b = self.block
-        n, c, h, w = x.shape
-        g = F.interpolate(x, size=b.grid, mode='nearest')
-        v = b.encoder(g.reshape(n * b.num_groups, c // b.num_groups, -1))
-        v = v.transpose(1, 2)  # [B, S, C']
-        m = v.mean(1, keepdim=True)  # [B, 1, C']
-        attn = torch.softmax(-(m - m.transpose(1, 2))**2, dim=1)
-        msg = b.decoder(torch.bmm(v, attn).transpose(1, 2))
-        msg = F.interpolate(msg.reshape(n, c, *b.grid), size=(h, w))
-        return x + msg
 
 
 def parse_case(case: str):

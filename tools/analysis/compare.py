@@ -19,59 +19,14 @@ task, variant and metric) and ``compare.png`` to ``--out-dir``.
 """
 import argparse
 import csv
-import importlib.util
-import math
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List
 
-from mmengine.config import Config
-
-from mmnc import compare as lib
-
-
-def count_flops(cfg: Config, shape: Optional[List[int]]) -> Tuple[int, float]:
-    """#params and FLOPs by tools/analysis/complexity.py."""
-    spec = importlib.util.spec_from_file_location(
-        'complexity', Path(__file__).with_name('complexity.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cfg.model = lib.strip_init(cfg.model)
-    r = module.complexity(cfg, shape and (shape * 2)[:2])
-    return r['params'], r['flops']
+import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.analysis import compare as lib
 
 
-def plot(rows: List[dict], path: Path) -> None:
-    """A bar chart per task of its first metric per variant (± std)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    tasks = list(dict.fromkeys((r['task'], r['scope'], r['dataset'])
-                               for r in rows))
-    cols = min(3, len(tasks))
-    fig, axes = plt.subplots(math.ceil(len(tasks) / cols), cols,
-                             figsize=(4 * cols, 3.5), squeeze=False)
-    for ax, task in zip(axes.flat, tasks):
-        mine = [r for r in rows if (r['task'], r['scope'], r['dataset'])
-                == task]
-        bars = [r for r in mine if r['metric'] == mine[0]['metric']]
-        drawn = ax.bar(lib.VARIANTS, [math.nan if r['mean'] is None else
-                                  r['mean'] for r in bars],
-                       yerr=[r['std'] or 0 for r in bars], capsize=4,
-                       color=['0.6', 'tab:orange', 'tab:blue'])
-        ax.bar_label(drawn, labels=[lib.fmt(r['mean']) for r in bars])
-        for i in (i for i, r in enumerate(bars) if r['mean'] is None):
-            ax.text(i, 0, 'no run', ha='center', va='bottom')
-        ax.margins(y=0.12)
-        ax.set_title(task[0], fontsize=8)
-        ax.set_ylabel(mine[0]['metric'])
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: List[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Compare baseline / +SE / +NC runs (Markdown, CSV, PNG)')
     parser.add_argument('work_dirs', nargs='+',
@@ -92,13 +47,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: List[str] | None = None) -> None:
     args = parse_args(argv)
     dirs, notes = lib.expand(args.work_dirs)
     runs = [lib.read_run(d) for d in dirs]
     notes += [f'{"val only" if r.metrics and r.cfg else "missing"}: '
               f'{r.work_dir} ({r.problem})' for r in runs if r.problem]
-    size = ((lambda cfg: count_flops(cfg, args.shape)) if args.flops else
+    size = ((lambda cfg: lib.count_flops(cfg, args.shape)) if args.flops else
             lib.count_params)
     rows, lacking = lib.summarize(lib.group(runs), args.metric, size)
     print(lib.markdown(rows, args.flops))
@@ -112,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, out / 'compare.png')
+    lib.plot(rows, out / 'compare.png')
     print(f'Wrote {out / "compare.csv"} and {out / "compare.png"}')
 
 

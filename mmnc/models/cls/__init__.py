@@ -6,9 +6,5 @@ mmpretrain config).
 """
 from .cifar_resnet import CifarResNet, PluginBasicBlock
 from .mobilenet_v2 import PluginMobileNetV2
-from .plugins import add_plugins, init_unreached, split_plugins
 
-__all__ = [
-    'CifarResNet', 'PluginBasicBlock', 'PluginMobileNetV2', 'add_plugins',
-    'init_unreached', 'split_plugins'
-]
+__all__ = ['CifarResNet', 'PluginBasicBlock', 'PluginMobileNetV2']

@@ -5,7 +5,7 @@ https://arxiv.org/abs/1512.03385 (Sec. 4.2, the CIFAR-10 networks);
 Zagoruyko & Komodakis, *Wide Residual Networks*, BMVC 2016,
 https://arxiv.org/abs/1605.07146.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from mmengine.registry import MODELS
 from mmpretrain.models.backbones.resnet import BasicBlock, ResLayer
 from mmpretrain.models.backbones.resnet_cifar import ResNet_CIFAR
 
-from .plugins import add_plugins, init_unreached, split_plugins
+from mmnc.layers import add_plugins, init_unreached, split_plugins
 
 
 class PluginBasicBlock(BasicBlock):
@@ -31,7 +31,7 @@ class PluginBasicBlock(BasicBlock):
 
     def __init__(self,
                  *args,
-                 plugins: Optional[Dict[str, List[dict]]] = None,
+                 plugins: Dict[str, List[dict]] | None = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         plugins = plugins or {}
@@ -107,7 +107,7 @@ class CifarResNet(ResNet_CIFAR):
     def __init__(self,
                  depth: int = 20,
                  widen_factor: int = 1,
-                 plugins: Optional[Sequence[dict]] = None,
+                 plugins: Sequence[dict] | None = None,
                  stem_channels: int = 16,
                  base_channels: int = 16,
                  out_indices: Sequence[int] = (2, ),

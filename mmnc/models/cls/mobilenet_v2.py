@@ -3,12 +3,12 @@
 Sandler et al., *MobileNetV2: Inverted Residuals and Linear Bottlenecks*,
 CVPR 2018, https://arxiv.org/abs/1801.04381
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones import MobileNetV2
 
-from .plugins import add_plugins, init_unreached, split_plugins
+from mmnc.layers import add_plugins, init_unreached, split_plugins
 
 
 @MODELS.register_module()
@@ -34,7 +34,7 @@ class PluginMobileNetV2(MobileNetV2):
 
     positions = ('after_linear', 'after_stage')
 
-    def __init__(self, plugins: Optional[Sequence[dict]] = None, **kwargs):
+    def __init__(self, plugins: Sequence[dict] | None = None, **kwargs):
         super().__init__(**kwargs)
         stage_plugins = split_plugins(plugins, len(self.arch_settings),
                                       self.positions, type(self).__name__)

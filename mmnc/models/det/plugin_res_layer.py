@@ -1,10 +1,12 @@
 """A C4 RoI shared head (ResNet stage 4) that takes backbone-style plugins."""
-from typing import List, Optional
+from typing import List
 
 from mmdet.models.backbones import ResNet
 from mmdet.models.layers import ResLayer as _ResLayer
 from mmdet.models.roi_heads.shared_heads import ResLayer
 from mmengine.registry import MODELS
+
+from mmnc.layers import check_plugin_type, split_plugins
 
 
 @MODELS.register_module()
@@ -27,7 +29,7 @@ class PluginResLayer(ResLayer):
             :class:`mmdet.models.roi_heads.shared_heads.ResLayer`.
     """
 
-    def __init__(self, *args, plugins: Optional[List[dict]] = None,
+    def __init__(self, *args, plugins: List[dict] | None = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.plugins = self._stage_plugins(plugins or [])
@@ -54,15 +56,14 @@ class PluginResLayer(ResLayer):
                 plugins=self.plugins))
 
     def _stage_plugins(self, plugins: List[dict]) -> List[dict]:
-        out = []
-        for p in plugins:
-            p = dict(p)
-            stages = p.pop('stages', None)
-            if stages is not None and len(stages) <= self.stage:
-                raise ValueError(
-                    f'plugin {p["cfg"]!r}: stages={stages} has no flag for '
-                    f'stage index {self.stage} of this shared head; give one '
-                    f'flag per ResNet stage, e.g. (False, False, False, True)')
-            if stages is None or stages[self.stage]:
-                out.append(p)
-        return out
+        """The entries of a backbone-style list that apply to this stage,
+        as mmdet's ``ResLayer`` takes them (``cfg`` and ``position``)."""
+        cfgs = split_plugins(plugins, 4,
+                             ('after_conv1', 'after_conv2', 'after_conv3'),
+                             type(self).__name__)[self.stage]
+        for stage_cfgs in cfgs.values():
+            for cfg in stage_cfgs:
+                check_plugin_type(cfg.get('type'))
+        return [dict(cfg=cfg, position=position)
+                for position, stage_cfgs in cfgs.items()
+                for cfg in stage_cfgs]

@@ -4,7 +4,7 @@ Chen et al., *DeepLab: Semantic Image Segmentation with Deep Convolutional
 Nets, Atrous Convolution, and Fully Connected CRFs*, TPAMI 2017,
 https://arxiv.org/abs/1606.00915
 """
-from typing import List, Optional, Sequence, Union
+from typing import List, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -27,7 +27,7 @@ class ASPPv2(nn.ModuleList):
                  in_channels: int,
                  out_channels: int,
                  dilations: Sequence[int],
-                 conv_cfg: Optional[dict] = None):
+                 conv_cfg: dict | None = None):
         super().__init__(
             build_conv_layer(
                 conv_cfg, in_channels, out_channels, 3, padding=d,

@@ -7,13 +7,16 @@ Markdown tables like the C3Net paper's Table 3 (:func:`markdown`).
 """
 import glob
 import json
+import math
 import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
+
+from .complexity import complexity
 
 VARIANTS = ('baseline', '+SE', '+NC')
 METRICS = ('coco/bbox_mAP', 'pascal_voc/mAP', 'mIoU', 'mAcc',
@@ -31,7 +34,7 @@ class Run:
     work_dir: Path
     metrics: Dict[str, float] = field(default_factory=dict)
     problem: str = ''
-    cfg: Optional[Config] = None
+    cfg: Config | None = None
     name: str = ''
 
 
@@ -168,15 +171,15 @@ def group(runs: Sequence[Run]) -> Dict[Task, Dict[str, List[Run]]]:
     return dict(sorted(groups.items()))
 
 
-def fmt(x: Optional[float], sign: str = '') -> str:
+def fmt(x: float | None, sign: str = '') -> str:
     """A value with 2 decimals, or a dash for none."""
     return DASH if x is None else f'{x:{sign}.2f}'
 
 
 def summarize(
     groups: Dict[Task, Dict[str, List[Run]]],
-    keys: Optional[List[str]] = None,
-    size: Callable[[Config], Tuple[int, Optional[float]]] = count_params,
+    keys: List[str] | None = None,
+    size: Callable[[Config], Tuple[int, float | None]] = count_params,
 ) -> Tuple[List[dict], List[str]]:
     """Mean, std, n and deltas of each metric of each variant.
 
@@ -257,3 +260,39 @@ def markdown(rows: List[dict], flops: bool) -> str:
     return '\n'.join(out)
 
 
+def count_flops(cfg: Config, shape: List[int] | None) -> Tuple[int, float]:
+    """#params and FLOPs, as ``tools/analysis/complexity.py`` counts them."""
+    cfg.model = strip_init(cfg.model)
+    r = complexity(cfg, shape and (shape * 2)[:2])
+    return r['params'], r['flops']
+
+
+def plot(rows: List[dict], path: Path) -> None:
+    """A bar chart per task of its first metric per variant (± std)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    tasks = list(dict.fromkeys((r['task'], r['scope'], r['dataset'])
+                               for r in rows))
+    cols = min(3, len(tasks))
+    fig, axes = plt.subplots(math.ceil(len(tasks) / cols), cols,
+                             figsize=(4 * cols, 3.5), squeeze=False)
+    for ax, task in zip(axes.flat, tasks):
+        mine = [r for r in rows if (r['task'], r['scope'], r['dataset'])
+                == task]
+        bars = [r for r in mine if r['metric'] == mine[0]['metric']]
+        drawn = ax.bar(VARIANTS, [math.nan if r['mean'] is None else
+                                  r['mean'] for r in bars],
+                       yerr=[r['std'] or 0 for r in bars], capsize=4,
+                       color=['0.6', 'tab:orange', 'tab:blue'])
+        ax.bar_label(drawn, labels=[fmt(r['mean']) for r in bars])
+        for i in (i for i, r in enumerate(bars) if r['mean'] is None):
+            ax.text(i, 0, 'no run', ha='center', va='bottom')
+        ax.margins(y=0.12)
+        ax.set_title(task[0], fontsize=8)
+        ax.set_ylabel(mine[0]['metric'])
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,209 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do before building a runner:
+load the config, check it (dataset files, plugin lists) so that bad input
+fails early with the fix in the message, and resolve the work dir."""
+import inspect
+import json
+import os
+import os.path as osp
+from typing import Any, Iterator, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import DATASETS, MODELS, DefaultScope
+
+from mmnc.layers import check_plugin_type, check_plugins
+
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+_RESNET_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+FULL_PARSE_BYTES = 16 << 20
+"""JSON annotation files up to this size are parsed by the check; larger
+ones (COCO train, ~450 MB) only have their ends looked at."""
+
+
+def _dataset_paths(dataset: dict) -> Iterator[Tuple[str, str, dict]]:
+    """Yield (key, path, dataset) of the files a dataset config points at."""
+    if dataset is None:
+        return
+    if 'datasets' in dataset:  # ConcatDataset
+        for d in dataset['datasets']:
+            yield from _dataset_paths(d)
+        return
+    if 'dataset' in dataset:  # RepeatDataset, ClassBalancedDataset, ...
+        yield from _dataset_paths(dataset['dataset'])
+        return
+    root = dataset.get('data_root') or ''
+    if root:
+        yield 'data_root', root, dataset
+    ann = dataset.get('ann_file')
+    if ann:
+        yield ('ann_file', ann if osp.isabs(ann) else osp.join(root, ann),
+               dataset)
+
+
+def _downloads_itself(dataset: dict, scope: str | None) -> bool:
+    """True for a dataset that fetches its files when they are missing
+    (mmpretrain's CIFAR/MNIST with ``download=True``, their default)."""
+    if 'download' in dataset:
+        return bool(dataset['download'])
+    with DATASETS.switch_scope_and_registry(scope) as registry:
+        cls = registry.get(dataset.get('type'))
+    if cls is None:
+        return False
+    param = inspect.signature(cls).parameters.get('download')
+    return param is not None and param.default is True
+
+
+def _check_json(path: str, dataset: dict, where: str) -> None:
+    """Raise a ValueError naming ``path`` if it is not JSON (or not COCO).
+
+    Small files are parsed; a large one is only checked to start and end
+    like JSON (the dataset parses it anyway), which finds the empty and
+    truncated files that downloads leave.
+    """
+    bad = (f'{where} is not valid JSON: {path!r} ({{}}). The file is empty, '
+           f'truncated or not JSON: make or download it again.')
+    if osp.getsize(path) > FULL_PARSE_BYTES:
+        with open(path, 'rb') as f:
+            head = f.read(64).lstrip()[:1]
+            f.seek(-64, os.SEEK_END)
+            tail = f.read().rstrip()[-1:]
+        if (head, tail) not in ((b'{', b'}'), (b'[', b']')):
+            raise ValueError(bad.format('it does not start and end like a '
+                                        'JSON object or list'))
+        return
+    try:
+        with open(path, 'rb') as f:
+            data = json.load(f)
+    except ValueError as e:
+        raise ValueError(bad.format(e)) from None
+    if 'Coco' in str(dataset.get('type')) and not (
+            isinstance(data, dict) and {'images', 'categories'} <= set(data)):
+        raise ValueError(
+            f'{where} is not a COCO annotation file: {path!r} has no '
+            f'"images" and "categories" lists. Point it at an instances_*.json'
+            f' file, or make or download it again.')
+
+
+def check_datasets(cfg: Config, config_path: str,
+                   checkpoint: str | None = None) -> None:
+    """Fail early, with the fix, on a missing or unreadable dataset file.
+
+    Dataset and checkpoint paths must exist (unless the dataset downloads
+    itself), JSON annotation files must look like JSON (COCO ones have
+    "images" and "categories"). Training checks every dataloader; testing
+    (a checkpoint given) only the test one.
+    """
+    loaders = _LOADERS if checkpoint is None else ('test_dataloader', )
+    scope = cfg.get('default_scope')
+    for loader in loaders:
+        if cfg.get(loader) is None:
+            continue
+        for key, path, dataset in _dataset_paths(cfg[loader].get('dataset')):
+            if not osp.exists(path):
+                if _downloads_itself(dataset, scope):
+                    continue
+                raise FileNotFoundError(
+                    f'{loader}.dataset.{key} does not exist: {path!r} (from '
+                    f'{config_path}). Put the dataset there (see the README, '
+                    f'"Data"), or point the config at it, e.g. --cfg-options '
+                    f'{loader}.dataset.data_root=/path/to/data/')
+            if key == 'ann_file' and path.endswith('.json'):
+                _check_json(path, dataset, f'{loader}.dataset.{key}')
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint!r}')
+
+
+def _plugin_hosts(node: Any, path: str = 'model'
+                  ) -> Iterator[Tuple[str, dict]]:
+    """Yield (path, cfg) of every module cfg with a ``plugins`` list."""
+    if isinstance(node, dict):
+        if node.get('plugins'):
+            yield path, node
+        for k, v in node.items():
+            yield from _plugin_hosts(v, f'{path}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _plugin_hosts(v, f'{path}.{i}')
+
+
+def check_plugin_config(cfg: Config) -> None:
+    """Check every ``plugins`` list in ``cfg.model`` before anything is built.
+
+    Block types must be registered (a misspelling names the known blocks).
+    For upstream ResNets, which check nothing themselves, positions and
+    ``stages`` must fit, and a BasicBlock depth (18, 34) is refused with
+    what to use instead.
+    """
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        for path, host in _plugin_hosts(cfg.get('model')):
+            for i, p in enumerate(host['plugins']):
+                cfg_i = p.get('cfg') if isinstance(p, dict) else None
+                if not isinstance(cfg_i, dict) or 'type' not in cfg_i:
+                    raise ValueError(
+                        f'{path}.plugins.{i} must be dict(cfg=dict(type=...),'
+                        f' position=..., stages=...), got {p!r}')
+                check_plugin_type(cfg_i['type'])
+            _check_upstream_resnet(path, host)
+
+
+def _check_upstream_resnet(path: str, host: dict) -> None:
+    with MODELS.switch_scope_and_registry(None) as registry:
+        cls = registry.get(host.get('type'))
+    if (cls is None or cls.__module__.startswith('mmnc.')
+            or not hasattr(cls, 'make_stage_plugins')):
+        return  # mmnc's hosts check their plugins themselves
+    name = f'{cls.__module__.split(".")[0]}.{cls.__name__}'
+    block = getattr(cls, 'arch_settings', {}).get(host.get('depth'),
+                                                  (None, ))[0]
+    if block is not None and block.__name__ == 'BasicBlock':
+        raise ValueError(
+            f'{path}: {name}-{host["depth"]} is made of BasicBlocks, which '
+            f'take no plugins in {cls.__module__}; use a Bottleneck depth '
+            f'(50, 101, 152) or mmnc\'s CifarResNet')
+    check_plugins(host['plugins'], _RESNET_POSITIONS,
+                  host.get('num_stages', 4), f'{path} ({name})')
+
+
+def work_dir_for(cfg: Config, config_path: str,
+                 work_dir: str | None) -> str:
+    """--work-dir, else the config's, else ./work_dirs/<config name>."""
+    if work_dir is not None:
+        return work_dir
+    if cfg.get('work_dir') is not None:
+        return cfg.work_dir
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def load_config(args, checkpoint: str | None = None) -> Config:
+    """The config as ``tools/train.py`` and ``tools/test.py`` run it:
+    ``--cfg-options`` merged, ``--launcher`` set, plugins, dataset (and
+    checkpoint) paths checked (once per machine: by local rank 0), the work
+    dir resolved."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_plugin_config(cfg)
+    if int(os.environ.get('LOCAL_RANK', 0)) == 0:
+        check_datasets(cfg, args.config, checkpoint=checkpoint)
+    cfg.work_dir = work_dir_for(cfg, args.config, args.work_dir)
+    return cfg
+
+
+def enable_visualization(cfg: Config, show: bool, show_dir: str | None,
+                         wait_time: float) -> None:
+    """Turn on the toolbox's visualization hook, as mmdet's --show does."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise RuntimeError('--show/--show-dir need a "visualization" hook in '
+                           'default_hooks of the config')
+    hook['wait_time'] = wait_time
+    hook['show'] = show
+    if 'mmpretrain' in str(hook['type']) or cfg.get(
+            'default_scope') == 'mmpretrain':
+        hook['enable'] = True
+        if show_dir:
+            hook['out_dir'] = show_dir
+    else:
+        hook['draw'] = True
+        if show_dir:
+            hook['test_out_dir'] = show_dir
