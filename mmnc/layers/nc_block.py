@@ -30,8 +30,9 @@ def _resize(x: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
 def _resize_matrix(size_in: int, size_out: int, mode: str,
                    like: torch.Tensor) -> torch.Tensor:
     """``[size_out, size_in]``: the 1-D ``mode`` resize as a matrix."""
-    # built in float32 (older torch has no bf16 eye/interpolate on CPU)
-    eye = torch.eye(size_in, dtype=torch.float32, device=like.device)
+    # half precisions built in float32 (torch 2.1 has no bf16 eye on CPU)
+    dtype = like.dtype if like.dtype.itemsize >= 4 else torch.float32
+    eye = torch.eye(size_in, dtype=dtype, device=like.device)
     out = _resize(eye.view(size_in, 1, size_in, 1), (size_out, 1), mode)
     return out.view(size_in, size_out).t().to(like.dtype)
 
