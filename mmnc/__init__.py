@@ -2,7 +2,9 @@
 
 ``import mmnc`` (or ``custom_imports=dict(imports=['mmnc'])`` in a config)
 registers every block, head, backbone and hook in mmengine's root registries,
-where the mmdet, mmseg and mmpretrain scopes all find them. It changes no
+where the mmdet, mmseg and mmpretrain scopes all find them, and the
+toolboxes' networks that take plugins as ``type='mmnc.ResNet'`` & co. in
+mmnc's own scope (:mod:`mmnc.registry`). It changes no
 upstream behaviour, except one version-gated fix for upstream that is broken
 in a supported version (:mod:`mmnc.compat`; ``MMNC_CHECKPOINT_FIX=0`` turns
 it off).

@@ -205,9 +205,9 @@ def test_two_plugins_at_one_place_with_postfixes_chain():
         dict(cfg=dict(type='SEBlock', ratio=4, postfix=i),
              position='after_conv1') for i in (1, 2)]))
     block = model.layer1[0]
-    assert block.after_conv1_plugins == ['se_block1', 'se_block2']
+    assert block.after_conv1_plugin_names == ['se_block1', 'se_block2']
     order = []
-    for n in block.after_conv1_plugins:
+    for n in block.after_conv1_plugin_names:
         getattr(block, n).register_forward_hook(
             lambda *a, n=n: order.append(n))
     model(torch.randn(1, 3, 32, 32))

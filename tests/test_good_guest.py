@@ -5,8 +5,10 @@ mmpretrain that a run uses is imported, then every name in them, every
 attribute of their classes, every entry of their dicts (registries, the FLOP
 counter's handles, checkpoint loaders) is recorded; ``import mmnc`` and its
 tool helpers follow, and the record is taken again. New entries that are
-mmnc's own are fine; anything else that differs is a patch. The one allowed:
-the version-gated checkpoint fix (mmengine's loaders), where it is needed.
+mmnc's own are fine (its blocks in the root registry, its ``mmnc`` scope as
+a child of the root registry, :mod:`mmnc.registry`); anything else that
+differs is a patch. The one allowed: the version-gated checkpoint fix
+(mmengine's loaders), where it is needed.
 """
 import json
 import os
@@ -57,6 +59,9 @@ def record():
             if type(v).__name__ == 'Registry':
                 for kk, vv in v.module_dict.items():
                     out[f'{mname}.{k}<{kk}>'] = 'mmnc' if own(vv) else id(vv)
+                for kk, vv in v.children.items():  # child scopes
+                    out[f'{mname}.{k}<scope {kk}>'] = (
+                        'mmnc' if kk == 'mmnc' else id(vv))
     return out
 
 before = record()
@@ -65,7 +70,8 @@ after = record()
 changed = sorted(k for k in before if after.get(k) != before[k])
 # entries added to upstream dicts that existed before (registries included)
 added = sorted(k for k in after if k not in before and after[k] != 'mmnc'
-               and '[' in k and k.rsplit('[', 1)[0] in before)
+               and ('[' in k and k.rsplit('[', 1)[0] in before
+                    or '<scope ' in k))
 print(json.dumps(dict(changed=changed, added=added)))
 '''
 

@@ -81,7 +81,8 @@ def test_unknown_block_is_named_by_the_tools(scope):
 
 def test_basic_block_resnet_says_what_to_use():
     with pytest.raises(ValueError, match='mmdet.ResNet-18 is made of '
-                       'BasicBlocks, which take no plugins'):
+                       "BasicBlocks, which take no plugins.*use "
+                       "type='mmnc.ResNet'"):
         check_plugin_config(host_config('mmdet', depth=18))
 
 

@@ -4,21 +4,13 @@
 # the usual 32x4d (25.03M) but the reference code's `resnext50` with
 # cardinality 4 and base width 32 ("4x32d"): the grouped 3x3 convs are as
 # wide as 32x4d's (128, 256, 512, 1024 channels) but in 4 groups, hence
-# more parameters. Built by mmdet's ResNeXt (which takes NC / SE plugins)
-# with mmpretrain's ResNeXt recipe.
+# more parameters. mmpretrain's ResNeXt recipe and network (mmnc.ResNeXt
+# takes NC / SE plugins; same arguments and parameter names).
 _base_ = 'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py'
 custom_imports = dict(imports=['mmnc'], allow_failed_imports=False)
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmdet.ResNeXt',
-        depth=50,
-        groups=4,
-        base_width=32,
-        out_indices=(3, ),
-        norm_eval=False,
-        style='pytorch'))
+    backbone=dict(type='mmnc.ResNeXt', groups=4, width_per_group=32))
 # crash-safe checkpoints (mmnc's AtomicCheckpointHook): the last 3 and the best
 default_hooks = dict(checkpoint=dict(
     type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='accuracy/top1'))

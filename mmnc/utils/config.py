@@ -10,7 +10,13 @@ from typing import Any, Iterator, Tuple
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, DefaultScope
 
-from mmnc.layers import check_plugin_type, check_plugins
+from mmnc.layers import check_plugin_type, check_plugins, split_plugins
+from mmnc.layers.plugins import (
+    mmseg_resnext_width,
+    mmseg_unchained_message,
+    mmseg_width_message,
+)
+from mmnc.registry import TOOLBOXES, get_host
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _RESNET_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
@@ -130,8 +136,10 @@ def check_plugin_config(cfg: Config) -> None:
 
     Block types must be registered (a misspelling names the known blocks).
     For upstream ResNets, which check nothing themselves, positions and
-    ``stages`` must fit, and a BasicBlock depth (18, 34) is refused with
-    what to use instead.
+    ``stages`` must fit; a host without plugins (mmpretrain's ResNets, the
+    BasicBlock depths 18 and 34 of mmdet's and mmseg's) and mmseg's two
+    silent cases (several plugins at one position, plugins after conv1/conv2
+    of a grouped ResNeXt) are refused with the mmnc host to use instead.
     """
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         for path, host in _plugin_hosts(cfg.get('model')):
@@ -148,19 +156,74 @@ def check_plugin_config(cfg: Config) -> None:
 def _check_upstream_resnet(path: str, host: dict) -> None:
     with MODELS.switch_scope_and_registry(None) as registry:
         cls = registry.get(host.get('type'))
-    if (cls is None or cls.__module__.startswith('mmnc.')
-            or not hasattr(cls, 'make_stage_plugins')):
+    if (not inspect.isclass(cls) or cls.__module__.startswith('mmnc.')
+            or cls.__module__.split('.')[0] not in TOOLBOXES):
         return  # mmnc's hosts check their plugins themselves
-    name = f'{cls.__module__.split(".")[0]}.{cls.__name__}'
-    block = getattr(cls, 'arch_settings', {}).get(host.get('depth'),
-                                                  (None, ))[0]
+    toolbox = cls.__module__.split('.')[0]
+    name = f'{toolbox}.{cls.__name__}'
+    fix = (f"use type='mmnc.{cls.__name__}' ({name} with plugins; same "
+           f'arguments, same checkpoints)')
+    if not hasattr(cls, 'make_stage_plugins'):
+        if ('plugins' not in inspect.signature(cls).parameters
+                and _has_mmnc_host(cls.__name__, toolbox)):
+            raise ValueError(f'{path}: {name} takes no plugins; {fix}')
+        return
+    depth = host.get('depth')
+    block = getattr(cls, 'arch_settings', {}).get(depth, (None, ))[0]
     if block is not None and block.__name__ == 'BasicBlock':
         raise ValueError(
-            f'{path}: {name}-{host["depth"]} is made of BasicBlocks, which '
-            f'take no plugins in {cls.__module__}; use a Bottleneck depth '
-            f'(50, 101, 152) or mmnc\'s CifarResNet')
-    check_plugins(host['plugins'], _RESNET_POSITIONS,
-                  host.get('num_stages', 4), f'{path} ({name})')
+            f'{path}: {name}-{depth} is made of BasicBlocks, which take no '
+            f'plugins in {cls.__module__}; {fix}, whose BasicBlocks take them'
+            f" at 'after_conv1' and 'after_conv2'")
+    num_stages = host.get('num_stages', 4)
+    check_plugins(host['plugins'], _RESNET_POSITIONS, num_stages,
+                  f'{path} ({name})')
+    if toolbox == 'mmseg':
+        _check_mmseg_resnet(path, host, cls, num_stages)
+
+
+def _has_mmnc_host(name: str, toolbox: str) -> bool:
+    try:
+        get_host(name, toolbox)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def _is_mmnc_block(layer_type: Any) -> bool:
+    if not inspect.isclass(layer_type):
+        with MODELS.switch_scope_and_registry(None) as registry:
+            layer_type = registry.get(layer_type)
+    return getattr(layer_type, '__module__', '').startswith('mmnc.')
+
+
+def _check_mmseg_resnet(path: str, host: dict, cls: type,
+                        num_stages: int) -> None:
+    """mmseg's ResNets compute something else than asked when plugins
+    share a position, or sit after conv1/conv2 of a grouped ResNeXt: refuse
+    that for mmnc's blocks (``refuse_broken_mmseg_host`` does it at build
+    time for mmseg's own tools)."""
+    from mmseg.models.backbones import ResNeXt
+    stages = split_plugins(host['plugins'], num_stages, _RESNET_POSITIONS,
+                           f'{path} ({cls.__name__})')
+    for cfgs in stages:
+        for position, plugins in cfgs.items():
+            types = [p['type'] for p in plugins]
+            if len(types) > 1 and any(map(_is_mmnc_block, types)):
+                raise ValueError(f'{path}: ' + mmseg_unchained_message(
+                    cls.__name__, position, types))
+    if not issubclass(cls, ResNeXt):
+        return
+    base_channels = host.get('base_channels', 64)
+    for i, cfgs in enumerate(stages):
+        planes = base_channels * 2**i
+        width = mmseg_resnext_width(planes, host.get('groups', 1),
+                                    host.get('base_width', 4), base_channels)
+        for position in ('after_conv1', 'after_conv2'):
+            for p in cfgs[position]:
+                if width != planes and _is_mmnc_block(p['type']):
+                    raise ValueError(f'{path}: ' + mmseg_width_message(
+                        position, p['type'], planes, width))
 
 
 def work_dir_for(cfg: Config, config_path: str,

@@ -1,10 +1,11 @@
 """Classification backbones (mmpretrain) that take NC / SE plugins.
 
-ImageNet ResNet / ResNeXt need no class of their own: mmdet's ``ResNet`` and
-``ResNeXt`` take plugins in their Bottleneck (``type='mmdet.ResNeXt'`` in an
-mmpretrain config).
+``mmnc.ResNet``, ``mmnc.ResNeXt``, ... (:mod:`.resnet`) and
+``mmnc.MobileNetV2`` are mmpretrain's networks with plugins, in mmnc's
+scope; ``CifarResNet`` (ResNet-20/56/110, WRN) is in the root registry.
 """
-from .cifar_resnet import CifarResNet, PluginBasicBlock
-from .mobilenet_v2 import PluginMobileNetV2
+from .cifar_resnet import CifarResNet
+from .mobilenet_v2 import MobileNetV2 as PluginMobileNetV2
+from .resnet import BasicBlock as PluginBasicBlock  # its former name
 
 __all__ = ['CifarResNet', 'PluginBasicBlock', 'PluginMobileNetV2']

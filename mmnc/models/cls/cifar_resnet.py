@@ -5,61 +5,16 @@ https://arxiv.org/abs/1512.03385 (Sec. 4.2, the CIFAR-10 networks);
 Zagoruyko & Komodakis, *Wide Residual Networks*, BMVC 2016,
 https://arxiv.org/abs/1605.07146.
 """
-from typing import Dict, List, Sequence
+from typing import Sequence
 
-import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmengine.registry import MODELS
-from mmpretrain.models.backbones.resnet import BasicBlock, ResLayer
+from mmpretrain.models.backbones.resnet import ResLayer
 from mmpretrain.models.backbones.resnet_cifar import ResNet_CIFAR
 
 from mmnc.layers import add_plugins, init_unreached, split_plugins
 
-
-class PluginBasicBlock(BasicBlock):
-    """mmpretrain's ``BasicBlock`` with plugins after its convolutions.
-
-    Args:
-        *args: The arguments of :class:`mmpretrain.models.BasicBlock`.
-        plugins (dict[str, list[dict]], optional): Plugin cfgs by position:
-            'after_conv1' (after conv1-bn1-relu) and 'after_conv2' (after
-            conv2-bn2, before the residual addition: the SE-Net placement).
-            Other keys are ignored. Default: None.
-        **kwargs: The keyword arguments of the ``BasicBlock``.
-    """
-
-    def __init__(self,
-                 *args,
-                 plugins: Dict[str, List[dict]] | None = None,
-                 **kwargs):
-        super().__init__(*args, **kwargs)
-        plugins = plugins or {}
-        self.after_conv1_plugins = add_plugins(
-            self, self.mid_channels, plugins.get('after_conv1', ()))
-        self.after_conv2_plugins = add_plugins(
-            self, self.out_channels, plugins.get('after_conv2', ()))
-
-    def _plugins(self, x: torch.Tensor, names: List[str]) -> torch.Tensor:
-        for name in names:
-            x = getattr(self, name)(x)
-        return x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-
-        def _inner_forward(x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.relu(self.norm1(self.conv1(x)))
-            out = self._plugins(out, self.after_conv1_plugins)
-            out = self.norm2(self.conv2(out))
-            out = self._plugins(out, self.after_conv2_plugins)
-            return self.drop_path(out) + identity
-
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+from .resnet import BasicBlock
 
 
 @MODELS.register_module()
@@ -121,7 +76,7 @@ class CifarResNet(ResNet_CIFAR):
         n = (depth - 2) // 6
         # ResNet.__init__ looks the depth up and calls make_res_layer, which
         # reads the plugins: both must exist before it runs.
-        self.arch_settings = {depth: (PluginBasicBlock, (n, n, n))}
+        self.arch_settings = {depth: (BasicBlock, (n, n, n))}
         self._stage_plugins = split_plugins(plugins, 3, self.positions,
                                             type(self).__name__)
         super().__init__(
