@@ -329,16 +329,21 @@ class NCBlock(BaseModule):
         writes ``H x W`` maps with one matmul each, residual included."""
         (gh, gw), mode = self.grid, self.resize_mode
         enc_in, dec_out = self.encoder[0], self.decoder[2]
-        like = enc_in.weight
-        w_in = torch.einsum(
-            'kab,aH,bW->kHW', enc_in.weight.view(-1, gh, gw),
-            _resize_matrix(h, gh, mode, like),
-            _resize_matrix(w, gw, mode, like))
+        like, k = enc_in.weight, enc_in.out_features
+        # 2-D matmuls, one axis at a time: ONNX has einsum only from opset
+        # 12 (mmdeploy exports at opset 11), and mmengine's FLOP counter
+        # counts 2-D matmuls exactly
+        t = enc_in.weight.reshape(k * gh, gw) @ _resize_matrix(
+            w, gw, mode, like)  # [k * gh, W]
+        t = t.view(k, gh, w).transpose(1, 2).reshape(k * w, gh) @ \
+            _resize_matrix(h, gh, mode, like)  # [k * W, H]
+        w_in = t.view(k, w, h).transpose(1, 2)  # [k, H, W]
         dec = torch.cat([dec_out.weight, dec_out.bias[:, None]], dim=1)
-        w_out = torch.einsum(
-            'Ha,Wb,abk->HWk', _resize_matrix(gh, h, mode, like),
-            _resize_matrix(gw, w, mode, like), dec.view(gh, gw, -1))
-        return w_in.flatten(1), w_out.flatten(0, 1)
+        t = _resize_matrix(gh, h, mode, like) @ dec.view(gh, -1)  # [H, gw k']
+        t = _resize_matrix(gw, w, mode, like) @ t.view(h, gw, -1).transpose(
+            0, 1).reshape(gw, -1)  # [W, H * k']
+        w_out = t.view(w, h, -1).transpose(0, 1)  # [H, W, k']
+        return w_in.reshape(k, h * w), w_out.reshape(h * w, -1)
 
     def _message(self, h: torch.Tensor) -> torch.Tensor:
         """``dec_in(sum_i a_ij e_i)`` from the encoder's hidden ``h``.
