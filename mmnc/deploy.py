@@ -154,3 +154,92 @@ def check_route(module: nn.Module, inputs_list: Sequence[Sequence[
             f'({ROUTES[route]}) differs from eager by {worst:.3g} (relative '
             f'to max(1, max |output|); allowed {tol:g})')
     return worst
+
+
+class DetectorTrunk(nn.Module):
+    """A two-stage detector's image -> features and RPN outputs: backbone,
+    neck, RPN head convolutions (anchors, proposal NMS, RoIAlign and box
+    post-processing are mmcv/mmdet ops outside this part)."""
+
+    def __init__(self, detector: nn.Module):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, img: torch.Tensor):
+        feats = self.detector.extract_feat(img)
+        cls_scores, bbox_preds = self.detector.rpn_head(feats)
+        return (*feats, *cls_scores, *bbox_preds)
+
+
+class DetectorRoIHead(nn.Module):
+    """A two-stage detector's RoI features -> class scores and box deltas:
+    the shared head (a C4 detector's stage 4, where NC sits) and the box
+    head."""
+
+    def __init__(self, detector: nn.Module):
+        super().__init__()
+        self.roi_head = detector.roi_head
+
+    def forward(self, roi_feats: torch.Tensor):
+        x = roi_feats
+        if getattr(self.roi_head, 'with_shared_head', False):
+            x = self.roi_head.shared_head(x)
+        return self.roi_head.bbox_head(x)
+
+
+class SegmentorLogits(nn.Module):
+    """An mmseg segmentor's image -> logits (``mode='tensor'``: backbone and
+    decode head, without resizing to the image and argmax)."""
+
+    def __init__(self, segmentor: nn.Module):
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, img: torch.Tensor):
+        return self.segmentor(img, mode='tensor')
+
+
+def export_parts(model: nn.Module, shape: Sequence[int] = (64, 64),
+                 num_rois: Sequence[int] = (2, 3),
+                 batch: Sequence[int] = (2, 1)) -> dict:
+    """The exportable parts of an mmdet two-stage detector or an mmseg
+    segmentor, each with inputs to export on (the first) and check on (all):
+    ``{name: (module, [inputs, ...])}``. Images are ``batch x 3 x shape``;
+    RoI features ``num_rois x C x s x s`` as the RoI extractor makes them."""
+    g = torch.Generator().manual_seed(0)
+
+    def images():
+        return [(torch.randn(n, 3, *shape, generator=g), ) for n in batch]
+
+    if hasattr(model, 'roi_head') and hasattr(model, 'rpn_head'):
+        extractor = model.roi_head.bbox_roi_extractor
+        size = extractor.roi_layers[0].output_size
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        rois = [(torch.randn(k, extractor.out_channels, *size,
+                             generator=g), ) for k in num_rois]
+        return {'trunk': (DetectorTrunk(model), images()),
+                'roi_head': (DetectorRoIHead(model), rois)}
+    if hasattr(model, 'decode_head'):
+        return {'segmentor': (SegmentorLogits(model), images())}
+    raise TypeError(f'export_parts: {type(model).__name__} is neither a '
+                    f'two-stage detector nor a segmentor')
+
+
+def randomize_for_check(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give an untrained model weights under which every block matters: NC
+    blocks' zero-initialised last layers (NC is then the identity) and the
+    zero-initialised last BN of residual blocks drawn as a trained model's
+    might be, BN statistics and affine parameters drawn near identity."""
+    from mmnc.layers import NCBlock
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, NCBlock):
+            m.decoder[-1].reset_parameters()
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if m.affine:
+                nn.init.uniform_(m.weight, 0.5, 1.0)
+                nn.init.normal_(m.bias, std=0.1)
+            if m.track_running_stats:
+                nn.init.normal_(m.running_mean, std=0.1)
+                nn.init.uniform_(m.running_var, 0.5, 2.0)
+    return model
