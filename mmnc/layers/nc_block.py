@@ -225,7 +225,7 @@ class NCBlock(BaseModule):
 
     Computed exactly, but not in the reference's order: the resizes are
     folded into the encoder's first and the decoder's last layer (one
-    matmul each, the residual included); channels exchange the decoder's
+    matmul each, then the residual is added); channels exchange the decoder's
     first-layer projection of their encodings (``S/r`` wide, not ``S``);
     the ``C x C`` softmax weights are rebuilt per chunk of samples, never
     stored (see ``_NCMessage``). The parameters are the reference's, and
@@ -326,7 +326,7 @@ class NCBlock(BaseModule):
         to and from the grid folded in (all three are linear maps, and 2-D
         resizes are separable): ``[S // r, H*W]`` and ``[H*W, S // r + 1]``
         (the decoder's bias as the last column). The block then reads and
-        writes ``H x W`` maps with one matmul each, residual included."""
+        writes ``H x W`` maps with one matmul each."""
         (gh, gw), mode = self.grid, self.resize_mode
         enc_in, dec_out = self.encoder[0], self.decoder[2]
         like, k = enc_in.weight, enc_in.out_features
@@ -375,6 +375,10 @@ class NCBlock(BaseModule):
         # [N * groups, C / groups, S // r]: channels talk within a group
         hid = hid.view(n * self.num_groups, c // self.num_groups, -1)
         z = self.decoder[1](self._message(hid)).reshape(n * c, -1)
-        out = torch.addmm(x2, _append(z, z.new_ones(())), w_out.t())
-        out = out.view(n, c, h, w)
+        delta = F.linear(_append(z, z.new_ones(())), w_out)  # [N * C, H * W]
+        # x + delta, not addmm(x2, ...).view(...): the output must not be a
+        # view, as hosts change it in place (mmdet's Bottleneck with
+        # with_cp=True applies relu_ to what its checkpoint returns, and
+        # autograd forbids in-place changes of a view a Function returns)
+        out = x + delta.view(n, c, h, w)
         return self.act(out) if self.act is not None else out
