@@ -184,3 +184,22 @@ def test_whole_models_export_equals_eager(whole_models, route, tmp_path):
             work.mkdir()
             assert check_route(module, inputs, route, 1e-5, str(work)) \
                 <= 1e-5, (name, part)
+
+
+def test_gpu_check_without_cuda_says_so(capsys):
+    from analysis import gpu_check
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is here')
+    assert gpu_check.main([]) == 2
+    assert 'no CUDA device' in capsys.readouterr().err
+
+
+def test_gpu_check_runs_on_cpu(capsys):
+    """The script itself, at small shapes on the CPU (exactness rows pass;
+    AmpOptimWrapper refuses the CPU, which is reported, not failed)."""
+    from analysis import gpu_check
+    assert gpu_check.main(['--device', 'cpu', '--quick', '--repeat',
+                           '1']) == 0
+    out = capsys.readouterr().out
+    assert out.count('| ok |') == 24 and 'FAILED |' in out
+    assert 'only available training on gpu' in out
