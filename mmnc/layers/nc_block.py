@@ -41,11 +41,11 @@ def _resize_matrix(size_in: int, size_out: int, mode: str,
 # Bound on the elements of the [b, C, C] weights the training path makes at
 # once, per device type. CPU: 16 MiB fp32 (16 samples of 512 channels; 1 to
 # 64 samples measured equally fast on a 2-core CPU, so the bound only caps
-# memory). CUDA: each chunk costs about 6 kernel launches of a few
-# microseconds, and at 16 samples a launch does only ~60 MFLOP, so chunks are
-# 16x larger there (256 MiB fp32 at most, 256 samples of 512 channels: a
-# C4 RoI head's 512 RoIs x 4 groups in 8 steps); ``tools/analysis/
-# gpu_check.py`` times it. Other devices take the CPU bound.
+# memory). CUDA (not measured: no GPU was at hand): each chunk costs about 6
+# kernel launches of a few microseconds, and at 16 samples a launch does only
+# ~60 MFLOP, so chunks are 16x larger there (256 MiB fp32 at most, 256
+# samples of 512 channels: a C4 RoI head's 512 RoIs x 4 groups in 8 steps);
+# ``tools/analysis/gpu_check.py`` times it. Other devices take the CPU bound.
 _CHUNK_ELEMENTS = {'cpu': 1 << 22, 'cuda': 1 << 26}
 
 
@@ -178,22 +178,24 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 
     Two implementations of one function. In eager mode, with or without
     gradients, on every device: :class:`_NCMessage`, which never holds more
-    than a chunk of the ``C x C`` weights (measured on a 2-core CPU at
-    B = 512, C = 512, 6-wide values, fwd+bwd: 0.21 s, against 0.39 s for
-    ``F.scaled_dot_product_attention``'s CPU flash kernel and 0.96 s for its
-    math backend; in ``no_grad`` inference of a C4 RoI head, 1000 RoIs x 4
-    groups, materialised weights would take 4 GiB). While a graph is
-    recorded (:func:`recording_graph`): :func:`_nc_message_graph`, standard
-    ops every exporter and compiler supports. (The Function records as an
-    opaque or wrong graph: the TorchScript ONNX exporter writes its ``out=``
-    products as never-written buffers, so the model outputs NaN, and a
+    than a chunk of the ``C x C`` weights. Measured on a 2-core CPU at
+    B = 512, C = 512, 6-wide values, fwd+bwd: 0.20 s, against 0.38 s for
+    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q . k``
+    form of the logits), 1.0 s for its math backend, 2.25 s for
+    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled. In
+    ``no_grad`` inference of a C4 RoI head (1000 RoIs x 4 groups) weights
+    materialised at once would take 4 GiB. While a graph is recorded
+    (:func:`recording_graph`): :func:`_nc_message_graph`, standard ops every
+    exporter and compiler supports. (The Function records as an opaque or
+    wrong graph: the TorchScript ONNX exporter writes its ``out=`` products
+    as never-written buffers, so the model outputs NaN, and a
     ``torch.export``-ed program refuses gradient mode; ``torch.compile``
     specialises its chunk loop to each batch size and recompiles.)
 
     Under autocast both compute in float32 (autocast runs ``softmax`` and
-    ``exp`` in float32 too): in bf16 the logits ``-(m_i - m_j)^2`` would
-    carry errors of ~1% of their size into the weights. The result is
-    float32; the next layer casts it back.
+    ``exp`` in float32 too): bf16 rounds a logit ``-(m_i - m_j)^2`` by up to
+    0.4% of its size, which changes its weight by as much times the logit
+    (1% at -3). The result is float32; the next layer casts it back.
 
     Args:
         v (Tensor): Values, ``[B, C, k]`` (one row per channel).
