@@ -26,6 +26,9 @@ setup(
         'cls': ['mmpretrain==1.2.0'],
         'tools': ['matplotlib', 'scikit-learn'],
         'tests': ['pytest', 'ruff'],
+        # as requirements/deploy.txt
+        'deploy': ['onnx>=1.23,<1.24', 'onnxscript>=0.7.2,<0.8',
+                   'onnxruntime>=1.23.2,<1.33'],
     },
     license='Apache-2.0',
 )

@@ -169,7 +169,7 @@ def test_unknown_type_names_the_known_blocks():
 def test_message_gradients_across_chunks(monkeypatch):
     """The hand-written backward, with the batch split into several chunks."""
     from mmnc.layers import nc_block
-    monkeypatch.setattr(nc_block, '_CHUNK_ELEMENTS', 2 * 24 * 24)
+    monkeypatch.setitem(nc_block._CHUNK_ELEMENTS, 'cpu', 2 * 24 * 24)
     torch.manual_seed(0)
     e = torch.randn(5, 24, 6, dtype=torch.float64, requires_grad=True)
     m = torch.randn(5, 24, dtype=torch.float64, requires_grad=True)
@@ -186,9 +186,9 @@ def test_flop_counter_counts_the_message():
     flops = FlopAnalyzer(block, (x, )).unsupported_ops_warnings(False)
     rows, s, k = 2 * 64, 49, 49 // 8  # channel maps, grid cells, hidden
     ops = flops.by_operator()
-    # each channel attends to its 64 peers over k values + the normaliser
-    assert ops['PythonOp._NCMessage'] == 2 * 64**2 * (k + 1)
-    # encoder in (S -> k), keys and values (k -> 1 + k), decoder out with
-    # its bias (k + 1 -> S), per channel map
-    assert ops['linear'] == rows * (s * k + k + k * k)
-    assert ops['addmm'] == rows * (k + 1) * s
+    # traced, the block takes its graph path: each channel attends to its
+    # 64 peers over k values + the normaliser, in one bmm
+    assert ops['bmm'] == 2 * 64**2 * (k + 1)
+    # encoder in (S -> k), keys and values (k -> 1 + k) and
+    # the decoder's last layer with its bias (k + 1 -> S), per channel map
+    assert ops['linear'] == rows * (s * k + k + k * k + (k + 1) * s)

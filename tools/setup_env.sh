@@ -31,7 +31,7 @@ verify() {
   "$PY" - <<'PY'
 import importlib, sys
 for name in ('mmcv._ext', 'mmcv.ops', 'mmdet.models', 'mmseg.models',
-             'mmpretrain.models', 'mmnc'):
+             'mmpretrain.models', 'mmnc', 'onnx', 'onnxruntime'):
     try:
         importlib.import_module(name)
     except Exception as e:  # report which import broke and why
@@ -41,7 +41,7 @@ PY
 
 fingerprint() {
   cat requirements/build.txt "requirements/$ENV_NAME.txt" \
-    requirements/runtime.txt requirements/tests.txt setup.py \
+    requirements/runtime.txt requirements/tests.txt requirements/deploy.txt setup.py \
     tools/setup_env.sh | sha1sum | cut -c1-16
 }
 
@@ -89,8 +89,9 @@ if ! mmcv_ok; then
   fi
 fi
 
-step "5/6 mmdet, mmsegmentation, mmpretrain and test tools"
-pip_q install -r requirements/runtime.txt -r requirements/tests.txt -c "requirements/$ENV_NAME.txt" || fail "installing mmdet/mmseg/mmpretrain"
+step "5/6 mmdet, mmsegmentation, mmpretrain, test and deploy tools (onnx, onnxruntime)"
+pip_q install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt \
+  -c "requirements/$ENV_NAME.txt" || fail "installing mmdet/mmseg/mmpretrain and deploy tools"
 step "6/6 mmnc (editable)"
 pip_q install --no-deps --no-build-isolation -e . || fail "pip install -e ."
 
