@@ -187,10 +187,11 @@ def make_work_dir(root: Path, config: str, metrics: dict) -> Path:
     return root / name
 
 
+@pytest.mark.classic
 def test_detection_and_segmentation_keys(tmp_path, capsys):
     det = ('configs/faster_rcnn/faster-rcnn_r101-caffe-c4{}_1xb2-2e_coco-'
            'tiny.py')
-    voc = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4{}_1x_voc0712.py'
+    voc = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4{}_ms-18k_voc0712.py'
     seg = ('configs/deeplabv2/deeplabv2_r101-d8{}_1xb2-40i_vocseg-tiny-'
            '64x64.py')
     coco_map = {'': 0.301, '-se': 0.312, '-nc': 0.327}
@@ -212,9 +213,9 @@ def test_detection_and_segmentation_keys(tmp_path, capsys):
     assert list(got) == [
         'deeplabv2_r101-d8_1xb2-40i_vocseg-tiny-64x64 (mmseg, '
         'PascalVOCDataset)',
-        'faster-rcnn_r101-caffe-c4_1x_voc0712 (mmdet, VOCDataset)',
-        'faster-rcnn_r101-caffe-c4_1xb2-2e_coco-tiny (mmdet, CocoDataset)']
-    segt, voct, cocot = got.values()
+        'faster-rcnn_r101-caffe-c4_1xb2-2e_coco-tiny (mmdet, CocoDataset)',
+        'faster-rcnn_r101-caffe-c4_ms-18k_voc0712 (mmdet, VOCDataset)']
+    segt, cocot, voct = got.values()
 
     assert segt['variant'][:7] == ['n', 'mIoU', 'Δ base', 'Δ SE', 'mAcc',
                                    'Δ base', 'Δ SE']

@@ -9,10 +9,8 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint
 from toolrun import (
     ROOT,
-    coco_options,
     read_test_metrics,
     run_tool,
-    train_scalars,
 )
 
 import mmnc  # noqa: F401
@@ -22,7 +20,7 @@ from mmnc.testing.tiny_data import make_coco_det, make_voc_det
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs/faster_rcnn/*.py')))
 DET = 'configs/faster_rcnn/'
 TINY_COCO = DET + 'faster-rcnn_r101-caffe-c4{}_1xb2-2e_coco-tiny.py'
-TINY_VOC = DET + 'faster-rcnn_r101-caffe-c4-nc_1xb2-1e_voc0712-tiny.py'
+TINY_VOC = DET + 'faster-rcnn_r101-caffe-c4-nc_1xb2-2i_voc0712-tiny.py'
 
 
 def build(config: str, **model_changes):
@@ -54,12 +52,6 @@ def test_config_builds_with_blocks_where_it_says(config):
     else:
         assert found == [f'{where}.{i}.{block._abbr_}' for i in range(3)]
         assert all(isinstance(model.get_submodule(n), block) for n in found)
-    # stem and stage 1 frozen, as mmdet does; BN in eval mode
-    model.train()
-    frozen = [model.backbone.conv1, model.backbone.layer1]
-    assert all(not p.requires_grad for m in frozen for p in m.parameters())
-    assert model.backbone.layer2[0].conv1.weight.requires_grad
-    assert not model.backbone.layer2[0].bn1.training
 
 
 def test_real_c4_nc_grid_matches_stage4_input():
@@ -105,55 +97,22 @@ def coco_root(tmp_path_factory) -> Path:
     return root
 
 
-def tiny_options(data_root: Path, epochs: int) -> list:
-    return coco_options(data_root) + [f'train_cfg.max_epochs={epochs}',
-                                      'train_cfg.val_interval=100']
-
-
-@pytest.mark.parametrize('variant', ['', '-se', '-nc'])
-def test_train_test_resume_on_coco_format(variant, coco_root, tmp_path):
-    config = TINY_COCO.format(variant)
-    work = tmp_path / 'work'
-    run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options',
-             *tiny_options(coco_root, 1))
-    losses = [s['loss'] for s in train_scalars(work) if 'loss' in s]
-    assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
-    ckpt = work / 'epoch_1.pth'
-    assert ckpt.is_file() and (work / 'last_checkpoint').read_text().strip()
-
-    run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'test',
-             '--cfg-options', *tiny_options(coco_root, 1))
-    metrics = read_test_metrics(tmp_path / 'test')
-    assert {'coco/bbox_mAP', 'coco/bbox_mAP_50'} <= set(metrics)
-    assert 0 <= metrics['coco/bbox_mAP'] <= 1
-
-    if variant == '-nc':  # --resume continues from the checkpoint
-        proc = run_tool('tools/train.py', config, '--work-dir', work,
-                        '--resume', '--cfg-options',
-                        *tiny_options(coco_root, 2))
-        assert 'resumed epoch: 1' in proc.stdout.replace(', iter', '')
-        resumed = _load_checkpoint(str(work / 'epoch_2.pth'))
-        assert resumed['meta']['epoch'] == 2 and resumed['meta']['iter'] == 4
-
-
-def test_train_and_test_on_voc_format(tmp_path):
+def test_voc_recipe_trains_and_tests(tmp_path):
+    """mmdet's iteration-based C4 VOC recipe (07+12 concatenated) through
+    the tools, on the tiny VOC-format set."""
     root = tmp_path / 'voc_tiny'
     make_voc_det(root, num_train=2, num_val=2, size=128)
-    opts = ['train_cfg.val_interval=100']
-    for loader in ('train', 'val', 'test'):
-        key = f'{loader}_dataloader.dataset'
-        if loader == 'train':
-            opts += [f'{key}.dataset.datasets.{i}.data_root={root}/VOCdevkit/'
-                     for i in (0, 1)]
-        else:
-            opts.append(f'{key}.data_root={root}/VOCdevkit/')
+    opts = [f'train_dataloader.dataset.datasets.{i}.data_root='
+            f'{root}/VOCdevkit/' for i in (0, 1)] + [
+        f'{k}_dataloader.dataset.data_root={root}/VOCdevkit/'
+        for k in ('val', 'test')]
     work = tmp_path / 'work'
     run_tool('tools/train.py', TINY_VOC, '--work-dir', work, '--cfg-options',
              *opts)
-    run_tool('tools/test.py', TINY_VOC, work / 'epoch_1.pth', '--work-dir',
+    assert _load_checkpoint(str(work / 'iter_2.pth'))['meta']['iter'] == 2
+    run_tool('tools/test.py', TINY_VOC, work / 'iter_2.pth', '--work-dir',
              tmp_path / 'test', '--cfg-options', *opts)
-    metrics = read_test_metrics(tmp_path / 'test')
-    assert 0 <= metrics['pascal_voc/mAP'] <= 1
+    assert 'pascal_voc/mAP' in read_test_metrics(tmp_path / 'test')
 
 
 USER_CONFIG = """
@@ -163,7 +122,7 @@ data_root = '{root}/'
 metainfo = dict(classes=('square', 'circle', 'triangle'))
 model = dict(
     backbone=dict(init_cfg=None, plugins=[
-        dict(cfg=dict(type='NCBlock', grid=4),
+        dict(cfg=dict(type='NCBlock', grid=4, reduction=2),
              stages=(False, False, False, True), position='after_conv3')]),
     roi_head=dict(bbox_head=dict(num_classes=3)),
     train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=50),
@@ -198,8 +157,11 @@ def test_user_config_through_mmdets_own_tools(coco_root, tmp_path):
     work = tmp_path / 'work'
     run_tool(tools / 'train.py', config, '--work-dir', work, cwd=tmp_path)
     state = _load_checkpoint(str(work / 'epoch_1.pth'))['state_dict']
-    assert {f'backbone.layer4.{i}.nc_block.decoder.2.weight'
-            for i in range(3)} <= set(state)
+    decoders = [state[f'backbone.layer4.{i}.nc_block.decoder.2.weight']
+                for i in range(3)]
+    # zero at init; trained through mmdet's own loop
+    assert all(d.abs().sum() > 0 for d in decoders)
     run_tool(tools / 'test.py', config, work / 'epoch_1.pth', '--work-dir',
              tmp_path / 'test', cwd=tmp_path)
-    assert 0 <= read_test_metrics(tmp_path / 'test')['coco/bbox_mAP'] <= 1
+    assert {'coco/bbox_mAP', 'coco/bbox_mAP_50'} <= set(
+        read_test_metrics(tmp_path / 'test'))

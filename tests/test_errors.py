@@ -51,8 +51,7 @@ def train_fails(tmp_path: Path, config: str, *options: str,
      "KeyError: \"Unknown plugin type 'NCBlok'. Did you mean 'NCBlock'? "
      'Known plugin blocks: NCBlock, SEBlock, ContextBlock'),
     ('model.backbone.plugins.0.cfg.gird=7',
-     "TypeError: Cannot build plugin {'type': 'NCBlock', 'grid': 16, "
-     "'reduction': 8, 'gird': 7}: NCBlock.__init__() got an unexpected "
+     "'zero_init': False, 'gird': 7}: NCBlock.__init__() got an unexpected "
      "keyword argument 'gird'"),
 ], ids=['unknown-type', 'misspelled-argument'])
 def test_unknown_block_or_argument_through_train_py(option, error, digits,

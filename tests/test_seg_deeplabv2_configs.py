@@ -34,7 +34,7 @@ def build(name: str) -> torch.nn.Module:
     structure does not depend on it.
     """
     cfg = load(name)
-    cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=False)
     cfg.model.backbone.init_cfg = None
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(cfg.model)
@@ -62,7 +62,7 @@ def test_config_settings(name):
         assert backbone.norm_cfg.type == 'SyncBN'
         assert backbone.init_cfg == dict(
             type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')
-        crop = (321, 321)
+        crop, test_size = (321, 321), (513, 513)
         assert [d.data_prefix.seg_map_path for d in
                 cfg.train_dataloader.dataset.datasets] == [
                     'SegmentationClass', 'SegmentationClassAug']
@@ -70,13 +70,15 @@ def test_config_settings(name):
         assert backbone.norm_cfg.type == 'BN'
         assert backbone.init_cfg is None
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
-        crop = (64, 64)
+        crop, test_size = (64, 64), (128, 128)
     pipelines = [d.pipeline for d in cfg.train_dataloader.dataset.get(
         'datasets', [cfg.train_dataloader.dataset])]
     assert all(t.crop_size == crop for p in pipelines for t in p
                if t.type == 'RandomCrop')
     assert cfg.model.data_preprocessor.size == crop
-    assert cfg.model.test_cfg.crop_size == crop
+    # DeepLab-v2 tests on the whole image, padded
+    assert cfg.model.test_cfg.mode == 'whole'
+    assert cfg.model.data_preprocessor.test_cfg.size == test_size
 
 
 @pytest.mark.parametrize('variant', ['-se', '-nc'])
@@ -112,15 +114,17 @@ def test_builds_offline_with_blocks_in_stage4_and_lower_layers_fixed(name):
             assert not layer.after_conv2_plugin_names
             assert getattr(layer, block._abbr_).in_channels == 2048
 
-    # stem and stages 1-3 fixed; stage 4 and the head trained; BN frozen
+    # stem and stages 1-3 fixed; stage 4's convs and the head trained; BN
+    # frozen (statistics and affine parameters)
     fixed = [backbone.stem] + [backbone.layer1, backbone.layer2,
                                backbone.layer3]
     assert all(not p.requires_grad for m in fixed for p in m.parameters())
     assert all(not m.training for f in fixed for m in f.modules())
-    assert all(p.requires_grad for p in backbone.layer4.parameters())
+    assert all(m.weight.requires_grad for m in backbone.layer4.modules()
+               if isinstance(m, torch.nn.Conv2d))
     assert all(p.requires_grad for p in model.decode_head.parameters())
-    assert all(not m.training for m in model.modules()
-               if isinstance(m, _BatchNorm))
+    assert all(not m.training and not m.weight.requires_grad
+               for m in model.modules() if isinstance(m, _BatchNorm))
 
 
 def test_nc_sits_after_bn3_before_the_residual_sum_and_grid_fits_stage4():
@@ -160,6 +164,7 @@ def test_inference_at_a_size_other_than_the_crop(name):
     torch.manual_seed(0)
     model = build(name).eval()
     img = torch.randn(1, 3, 50, 83)
+    model.test_cfg.update(crop_size=(32, 32), stride=(21, 21))  # for slide
     for mode in ('whole', 'slide'):
         assert predict(model, img, mode).shape == (1, 50, 83)
 

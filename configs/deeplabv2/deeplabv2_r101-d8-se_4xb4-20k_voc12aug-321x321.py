@@ -1,6 +1,5 @@
 # + SE (Hu et al., CVPR 2018) after conv3 (before the residual addition) of
-# each of the 3 bottlenecks of stage 4, the only trained stage: reduction 16,
-# 2 x 2048 x 128 weights (+ biases) = 0.53M per block, 1.58M in total.
+# each of the 3 bottlenecks of stage 4, the only trained stage: reduction 16.
 _base_ = './deeplabv2_r101-d8_4xb4-20k_voc12aug-321x321.py'
 model = dict(
     backbone=dict(plugins=[

@@ -19,15 +19,16 @@ from mmengine.config import Config
 from mmengine.dist import init_dist
 
 
-def _sync_bn_to_bn(node: Any) -> Any:
+def sync_bn_to_bn(node: Any) -> Any:
+    """Replace SyncBN norm types in a config (in place) by BN."""
     if isinstance(node, dict):
         if node.get('type') in ('SyncBN', 'MMSyncBN', 'TorchSyncBN'):
             node['type'] = 'BN'
         for v in node.values():
-            _sync_bn_to_bn(v)
+            sync_bn_to_bn(v)
     elif isinstance(node, (list, tuple)):
         for v in node:
-            _sync_bn_to_bn(v)
+            sync_bn_to_bn(v)
     return node
 
 
@@ -47,7 +48,7 @@ def init_cpu_distributed(cfg: Config) -> bool:
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     wrapper.update(device_ids=None, output_device=None)
     cfg.model_wrapper_cfg = wrapper
-    _sync_bn_to_bn(cfg.model)
+    sync_bn_to_bn(cfg.model)
     with mock.patch.object(torch.cuda, 'set_device', lambda *a, **k: None):
         init_dist(cfg.launcher, **dist_cfg)
     return True

@@ -29,7 +29,7 @@ from mmengine.runner import load_checkpoint
 
 import mmnc  # noqa: F401
 from mmnc.deploy import ROUTES, check_route, export_parts, randomize_for_check
-from mmnc.utils.dist import _sync_bn_to_bn
+from mmnc.utils.dist import sync_bn_to_bn
 
 
 def build_model(config: str, checkpoint: str | None,
@@ -46,7 +46,7 @@ def build_model(config: str, checkpoint: str | None,
             node = node.get(key) if node is not None else None
         if node is not None:
             node['init_cfg'] = None
-    _sync_bn_to_bn(cfg.model)
+    sync_bn_to_bn(cfg.model)
     model = MODELS.build(cfg.model)
     model.init_weights()
     if checkpoint:
