@@ -18,7 +18,7 @@ data: setup
 	@$(PY) tools/make_datasets.py all --out $(DATA)
 
 demo: setup
-	@PYTHON=$(PY) bash tools/demo.sh
+	@$(PY) tools/demo.py
 
 test: setup
 	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs; fi

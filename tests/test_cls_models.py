@@ -161,7 +161,6 @@ def test_imagenet_nc_overhead(config, extra):
 
 
 @pytest.mark.parametrize('config', [
-    'resnet_cifar/resnet20-nc_1xb128_cifar100.py',
     'mobilenet_v2/mobilenet-v2-nc_8xb32_in1k.py',
     'resnext/resnext50-4x32d-nc_8xb32_in1k.py',
 ])
@@ -172,6 +171,17 @@ def test_nc_starts_as_identity(config):
     model.init_weights()
     ncs = plugins(model, NCBlock).values()
     assert ncs and all(m.decoder[-1].weight.abs().sum() == 0 for m in ncs)
+
+
+def test_cifar_nc_follows_the_reference():
+    """From scratch, as the C3Net reference: ReLU after the addition, the
+    decoder initialised like any layer (it survives the host's init)."""
+    _, model = build('configs/resnet_cifar/resnet20-nc_1xb128_cifar100.py')
+    model.init_weights()
+    ncs = plugins(model, NCBlock).values()
+    assert len(ncs) == 3
+    assert all(isinstance(m.act, torch.nn.ReLU) for m in ncs)
+    assert all(m.decoder[-1].weight.abs().sum() > 0 for m in ncs)
 
 
 @pytest.mark.parametrize('backbone, position', [
@@ -214,6 +224,7 @@ def test_two_plugins_at_one_place_with_postfixes_chain():
     assert order[:2] == ['se_block1', 'se_block2']
 
 
+@pytest.mark.classic
 def test_complexity_table():
     out = io.StringIO()
     with redirect_stdout(out):

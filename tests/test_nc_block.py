@@ -9,6 +9,8 @@ import mmnc  # noqa: F401
 from mmnc.layers import NCBlock, build_plugin_layer
 from mmnc.testing import naive_nc
 
+pytestmark = pytest.mark.classic
+
 
 def random_block(*args, **kwargs) -> NCBlock:
     """A block whose decoder is not zero, as after some training."""

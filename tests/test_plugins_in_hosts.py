@@ -8,6 +8,8 @@ import mmnc  # noqa: F401
 from mmnc.layers import NCBlock, SEBlock
 from mmnc.utils import check_plugin_config
 
+pytestmark = pytest.mark.classic
+
 STAGE4 = (False, False, False, True)
 
 

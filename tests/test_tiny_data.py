@@ -52,8 +52,8 @@ def digits(tmp_path_factory) -> tuple:
     return root, td.make_digits(root)
 
 
-@pytest.mark.parametrize(
-    'make', [td.make_coco_det, td.make_voc_det, td.make_voc_seg])
+@pytest.mark.parametrize('make', [td.make_coco_det, td.make_voc_det,
+                                  td.make_voc_seg, td.make_shape_crops])
 def test_same_seed_same_bytes_and_clean_rerun(tmp_path, make):
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
     make(a, **SMALL)
@@ -63,9 +63,10 @@ def test_same_seed_same_bytes_and_clean_rerun(tmp_path, make):
     make(c, seed=1, **SMALL)
     tree_a, tree_c = _tree(a), _tree(c)
     assert tree_a and tree_a == _tree(b)
-    assert tree_a.keys() == tree_c.keys()
-    changed = [k for k in tree_a if tree_a[k] != tree_c[k]]
-    assert any(k.endswith('.jpg') for k in changed)
+    if make is not td.make_shape_crops:  # its class folders follow the seed
+        assert tree_a.keys() == tree_c.keys()
+    changed = [k for k in tree_a if tree_a[k] != tree_c.get(k)]
+    assert any(k.endswith(('.jpg', '.png')) for k in changed)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['a', 'b', 'c']
 
 
@@ -353,3 +354,19 @@ def test_cli(tmp_path, capsys):
                                                                           64)
     with pytest.raises(SystemExit):
         cli.main(['imagenet', '--out', str(tmp_path)])
+
+
+def test_shape_crops_classes_and_loader(tmp_path):
+    """The pretraining set: an image folder per class, background included,
+    crops of the requested size that mmpretrain's CustomDataset reads."""
+    root = tmp_path / 'crops'
+    assert td.make_shape_crops(root, num_train=40, num_val=12, size=48) == {
+        'train_images': 40, 'val_images': 12}
+    per_class = {c: len(list((root / 'train' / c).glob('*.png')))
+                 for c in td.CROP_CLASSES}
+    assert sum(per_class.values()) == 40 and min(per_class.values()) > 0
+    img = Image.open(next((root / 'val' / 'circle').glob('*.png')))
+    assert img.size == (48, 48) and img.mode == 'RGB'
+    from mmpretrain.datasets import CustomDataset
+    ds = CustomDataset(data_root=str(root), data_prefix='train')
+    assert len(ds) == 40 and ds.CLASSES == tuple(sorted(td.CROP_CLASSES))

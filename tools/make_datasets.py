@@ -5,9 +5,12 @@ Usage::
     python tools/make_datasets.py all --out data
     python tools/make_datasets.py coco --out data --num-train 32 --size 192
 
-``coco``, ``voc``, ``vocseg`` and ``digits`` write ``OUT/coco_tiny``,
-``OUT/voc_tiny``, ``OUT/vocseg_tiny`` and ``OUT/digits``; ``all`` writes the
-four. See :mod:`mmnc.testing.tiny_data` for the layouts.
+Each name writes one folder of ``OUT``: the small sets the tests run the
+full-size configs on (``coco``, ``voc``, ``vocseg``: ``coco_tiny``,
+``voc_tiny``, ``vocseg_tiny``), the sets of the mini protocol
+(``shape-crops``, ``coco-shapes``, ``voc-shapes``: ``shape_crops``,
+``coco_shapes``, ``vocseg_shapes``) and the UCI digits (``digits``);
+``all`` writes them all. See :mod:`mmnc.testing.tiny_data` for the layouts.
 """
 import argparse
 import sys
@@ -24,15 +27,21 @@ except ModuleNotFoundError as err:  # not installed: run from a checkout
 from mmnc.testing.tiny_data import (
     make_coco_det,
     make_digits,
+    make_shape_crops,
     make_voc_det,
     make_voc_seg,
 )
 
-DATASETS: Dict[str, Tuple[str, Callable[..., Dict[str, int]]]] = {
-    'coco': ('coco_tiny', make_coco_det),
-    'voc': ('voc_tiny', make_voc_det),
-    'vocseg': ('vocseg_tiny', make_voc_seg),
-    'digits': ('digits', make_digits),
+MINI = dict(num_train=512, num_val=128)
+# name: (folder, maker, its defaults)
+DATASETS: Dict[str, Tuple[str, Callable[..., Dict[str, int]], dict]] = {
+    'coco': ('coco_tiny', make_coco_det, {}),
+    'voc': ('voc_tiny', make_voc_det, {}),
+    'vocseg': ('vocseg_tiny', make_voc_seg, {}),
+    'digits': ('digits', make_digits, {}),
+    'shape-crops': ('shape_crops', make_shape_crops, {}),
+    'coco-shapes': ('coco_shapes', make_coco_det, dict(MINI, size=256)),
+    'voc-shapes': ('vocseg_shapes', make_voc_seg, dict(MINI, size=128)),
 }
 
 
@@ -51,11 +60,11 @@ def parse_args(argv: List[str] | None = None) -> argparse.Namespace:
                         help='parent directory of the datasets')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int,
-                        help='train images (coco, voc, vocseg)')
+                        help='train images (all but digits)')
     parser.add_argument('--num-val', type=int,
-                        help='val/test images (coco, voc, vocseg)')
+                        help='val/test images (all but digits)')
     parser.add_argument('--size', type=int,
-                        help='image side in pixels (coco, voc, vocseg)')
+                        help='image side in pixels (all but digits)')
     parser.add_argument('--val-fraction', type=float,
                         help='fraction of each class in val (digits)')
     return parser.parse_args(argv)
@@ -70,11 +79,12 @@ def main(argv: List[str] | None = None) -> None:
     args = parse_args(argv)
     names = list(DATASETS) if args.dataset == 'all' else [args.dataset]
     for name in names:
-        subdir, make = DATASETS[name]
+        subdir, make, defaults = DATASETS[name]
         options = ({'val_fraction': args.val_fraction} if name == 'digits'
                    else {'num_train': args.num_train,
                          'num_val': args.num_val, 'size': args.size})
-        kwargs = {k: v for k, v in options.items() if v is not None}
+        kwargs = dict(defaults, **{k: v for k, v in options.items()
+                                   if v is not None})
         root = args.out / subdir
         counts = make(root, seed=args.seed, **kwargs)
         summary = ' '.join(f'{k}={v}' for k, v in counts.items())

@@ -256,7 +256,7 @@ def markdown(rows: List[dict], flops: bool) -> str:
                 row.append(DASH if f is None else f'{f / 1e9:.2f}G'
                            if f >= 1e9 else f'{f / 1e6:.1f}M')
             out.append('| ' + ' | '.join(row) + ' |')
-        out.append('')
+        out += ['', spread(mine, metrics[0]), '']
     return '\n'.join(out)
 
 
@@ -296,3 +296,23 @@ def plot(rows: List[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def spread(rows: List[dict], metric: str) -> str:
+    """Whether each difference of ``metric`` between two variants is larger
+    than the seed-to-seed spread (the larger of the two sample stds)."""
+    by = {r['variant']: r for r in rows if r['metric'] == metric}
+    parts = []
+    for a, b in (('+SE', 'baseline'), ('+NC', 'baseline'), ('+NC', '+SE')):
+        ra, rb = by.get(a), by.get(b)
+        if ra is None or rb is None or None in (ra['mean'], rb['mean']):
+            continue
+        delta = ra['mean'] - rb['mean']
+        if ra['std'] is None or rb['std'] is None:
+            verdict = 'one seed: spread unknown'
+        else:
+            width = max(ra['std'], rb['std'])
+            verdict = (f'{"larger" if abs(delta) > width else "not larger"}'
+                       f' than the seed spread ({width:.2f})')
+        parts.append(f'{a} vs {b} {delta:+.2f}, {verdict}')
+    return f'{metric}: ' + '; '.join(parts) + '.' if parts else ''

@@ -40,8 +40,13 @@ VOC_SEG_CLASS_IDS = (1, 2, 3)
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 """Class (folder) names of the digits set."""
 
-SPLIT_KEYS = {'train': 0, 'val': 1, 'extra': 2}
-"""Seed keys of the scene splits (``extra`` is VOC2012 ``trainval``)."""
+SPLIT_KEYS = {'train': 0, 'val': 1, 'extra': 2, 'crops_train': 3,
+              'crops_val': 4}
+"""Seed keys of the scene splits (``extra`` is VOC2012 ``trainval``; the
+``crops_*`` scenes give the classification crops, apart from the others)."""
+
+CROP_CLASSES = (*SHAPE_CLASSES, 'background')
+"""Class (folder) names of the shape-crops classification set."""
 
 IGNORE_INDEX = 255
 """Label of the ignored border band in the segmentation masks."""
@@ -406,6 +411,76 @@ def make_voc_seg(root: PathLike, num_train: int = 16, num_val: int = 8,
             counts[f'{split}_images'] = num
             counts[f'{split}_objects'] = objects
     return counts
+
+
+def _crop(scene: Scene, rng: np.random.Generator,
+          size: int) -> Tuple[int, np.ndarray]:
+    """A square crop of ``scene`` resized to ``size``: around one object
+    (class: its kind) or of background only (class ``background``), half
+    the time each (an object if no free square is found)."""
+    full = scene.image.shape[0]
+    if rng.random() < 0.5:
+        taken = scene.masks.any(0)
+        for _ in range(50):
+            side = int(rng.integers(full // 6, full // 2))
+            x, y = (int(v) for v in rng.integers(0, full - side, 2))
+            if not taken[y:y + side, x:x + side].any():
+                img = Image.fromarray(scene.image).crop(
+                    (x, y, x + side, y + side))
+                return len(SHAPE_CLASSES), np.asarray(
+                    img.resize((size, size), Image.BILINEAR))
+    return _object_crop(scene, rng, size)
+
+
+def _object_crop(scene: Scene, rng: np.random.Generator,
+                 size: int) -> Tuple[int, np.ndarray]:
+    """A crop around one object that fills 50-75% of its side, jittered."""
+    j = int(rng.integers(len(scene.kinds)))
+    x0, y0, x1, y1 = scene.boxes[j]
+    side = max(x1 - x0, y1 - y0) / rng.uniform(0.5, 0.75)
+    cx = (x0 + x1) / 2 + rng.uniform(-0.1, 0.1) * side
+    cy = (y0 + y1) / 2 + rng.uniform(-0.1, 0.1) * side
+    box = tuple(int(round(v)) for v in (cx - side / 2, cy - side / 2,
+                                         cx + side / 2, cy + side / 2))
+    img = Image.fromarray(scene.image).crop(box)  # outside: black
+    return scene.kinds[j], np.asarray(img.resize((size, size),
+                                                 Image.BILINEAR))
+
+
+def make_shape_crops(root: PathLike, num_train: int = 4000,
+                     num_val: int = 800, size: int = 96, scene_size: int = 256,
+                     seed: int = 0) -> Dict[str, int]:
+    """Write an image-folder classification set of shape crops.
+
+    The pretraining set of the mini protocol (the stand-in for ImageNet):
+    crops of scenes drawn as the detection and segmentation sets draw
+    theirs (from their own ``crops_*`` seeds), each around one object
+    (class: its kind) or of background only (class ``background``). Layout:
+    ``root/{train,val}/<class>/<index>.png`` with ``<class>`` in
+    :data:`CROP_CLASSES`, RGB PNGs of ``size`` px (ImageNet's layout, read
+    by mmpretrain's ``CustomDataset``).
+
+    Args:
+        root: Dataset directory (replaced as a whole).
+        num_train: Number of ``train`` crops.
+        num_val: Number of ``val`` crops.
+        size: Crop side in pixels.
+        scene_size: Side of the scenes the crops are taken from.
+        seed: Random seed.
+
+    Returns:
+        dict[str, int]: Crop counts per split.
+    """
+    with _atomic_dir(root) as tmp:
+        for split, num in (('train', num_train), ('val', num_val)):
+            for c in CROP_CLASSES:
+                (tmp / split / c).mkdir(parents=True)
+            rng = np.random.default_rng([seed, SPLIT_KEYS[f'crops_{split}']])
+            for i, scene in _scenes(seed, f'crops_{split}', num, scene_size):
+                kind, img = _crop(scene, rng, size)
+                Image.fromarray(img).save(
+                    tmp / split / CROP_CLASSES[kind] / f'{i:05d}.png')
+    return {'train_images': num_train, 'val_images': num_val}
 
 
 def make_digits(root: PathLike, val_fraction: float = 0.25,

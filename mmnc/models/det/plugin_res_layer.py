@@ -25,27 +25,30 @@ class PluginResLayer(ResLayer):
             :class:`mmdet.models.backbones.ResNet`, e.g.
             ``[dict(cfg=dict(type='NCBlock'), stages=(False, False, False,
             True), position='after_conv3')]``. Default: None.
+        base_channels (int): The backbone's ``base_channels``, for a
+            narrowed ResNet (its stage ``i`` has ``base_channels * 2**i``
+            planes). Default: 64.
         **kwargs: The arguments of
             :class:`mmdet.models.roi_heads.shared_heads.ResLayer`.
     """
 
     def __init__(self, *args, plugins: List[dict] | None = None,
-                 **kwargs):
+                 base_channels: int = 64, **kwargs):
         super().__init__(*args, **kwargs)
         self.plugins = self._stage_plugins(plugins or [])
-        if not self.plugins:
+        if not self.plugins and base_channels == 64:
             return
-        # Rebuild the stage with plugins, mirroring ResLayer.__init__.
+        # Rebuild the stage, mirroring ResLayer.__init__.
         depth = kwargs.get('depth', args[0] if args else None)
         block, stage_blocks = ResNet.arch_settings[depth]
-        old = getattr(self, f'layer{self.stage + 1}')
-        first = old[0]
+        first = getattr(self, f'layer{self.stage + 1}')[0]
+        planes = base_channels * 2**self.stage
         self.add_module(
             f'layer{self.stage + 1}',
             _ResLayer(
                 block,
-                first.inplanes,
-                first.planes,
+                planes // 2 * block.expansion,
+                planes,
                 stage_blocks[self.stage],
                 stride=first.stride,
                 dilation=first.dilation,

@@ -1,0 +1,268 @@
+"""The main job at mini scale (``make demo``): baseline / +SE / +NC, compared.
+
+The paper's protocol on data this machine trains on in minutes, through the
+same ``tools/train.py`` / ``tools/test.py`` a user runs:
+
+1. the datasets (``tools/make_datasets.py all``), skipped when they were made
+   by the same code;
+2. pretraining of the plain mini backbone on the shape crops (the stand-in
+   for ImageNet), reused while its config and data are unchanged;
+3. classification: ResNet-20 on the UCI digits;
+4. detection: Faster R-CNN C4 (stages 1-3 frozen, NC / SE in stage 4, the RoI
+   head), from the pretrained backbone;
+5. segmentation: DeepLab-v2 the same way;
+6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart).
+
+After the baselines of 4 and 5, the insertion check: ``tools/test.py`` of the
++NC config on the trained baseline's checkpoint must give the baseline's
+metrics exactly (NC starts as the identity); the demo fails if not.
+
+    python tools/demo.py                  # make demo
+    python tools/demo.py --quick          # CI size: 1 seed, short runs
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+PRETRAIN = 'configs/mini/resnet50-w16_1xb64-12e_shape-crops.py'
+TASKS = {  # name: (config with {} for '', '-se', '-nc', pretrained keys)
+    'cls': ('configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py', ()),
+    'det': ('configs/mini/faster-rcnn_r50-w16-c4{}_1xb4-6e_coco-shapes.py',
+            ('model.backbone.init_cfg.checkpoint',
+             'model.roi_head.shared_head.init_cfg.checkpoint')),
+    'seg': ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-800i_voc-shapes-'
+            '128x128.py', ('model.backbone.init_cfg.checkpoint', )),
+}
+# Shorter runs for CI (--quick); no validation while training (tools/test.py
+# follows) in both sizes.
+QUICK = {
+    'cls': ['train_cfg.max_epochs=2'],
+    'det': ['train_cfg.max_epochs=3', 'param_scheduler.1.milestones=[3]',
+            'default_hooks.checkpoint.interval=3'],
+    'seg': ['train_cfg.max_iters=300', 'param_scheduler.0.end=300',
+            'default_hooks.checkpoint.interval=300'],
+}
+NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
+# seconds a run is expected to take, for the first ETA (then: measured)
+EXPECTED = {'pretrain': 150, 'cls': 30, 'det': 110, 'seg': 95, 'check': 15}
+VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
+
+
+def numbers(metrics: dict) -> dict:
+    """The metrics of a tools/test.py result, without its timings."""
+    return {k: v for k, v in metrics.items()
+            if isinstance(v, float) and k not in ('time', 'data_time')}
+
+
+def key_of(*paths: str, extra: str = '') -> str:
+    """A short hash of files' contents (what made a cached result)."""
+    h = hashlib.sha1(extra.encode())
+    for p in paths:
+        h.update((ROOT / p).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def clock(seconds: float) -> str:
+    return f'{int(seconds // 60)}:{int(seconds % 60):02d}'
+
+
+class Demo:
+    """Runs the steps, prints one line per run with progress and ETA."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args, self.out = args, Path(args.out_dir)
+        self.quick = args.quick
+        self.seeds = dict(cls=args.seeds_cls, det=args.seeds_det,
+                          seg=args.seeds_seg)
+        self.todo = [('pretrain', 1)] + [
+            (task, n * 3 + (1 if task != 'cls' else 0))
+            for task, n in self.seeds.items()]
+        self.took: Dict[str, List[float]] = {}
+        self.t0 = time.monotonic()
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep +
+                        os.environ.get('PYTHONPATH', ''))
+        self.env.setdefault('OMP_NUM_THREADS', str(args.threads))
+
+    def eta(self) -> float:
+        left = 0.0
+        for task, n in self.todo:
+            done = self.took.get(task, [])
+            each = (sum(done) / len(done) if done else EXPECTED[task] *
+                    (0.5 if self.quick and task in TASKS else 1))
+            left += each * max(0, n - len(done))
+        return left
+
+    def say(self, step: str, text: str) -> None:
+        elapsed = time.monotonic() - self.t0
+        done = sum(len(v) for v in self.took.values())
+        total = sum(n for _, n in self.todo)
+        print(f'[demo {step}] {text}  (run {done}/{total}, {clock(elapsed)} '
+              f'elapsed, about {clock(self.eta())} left)', flush=True)
+
+    def tool(self, log: Path, *args: str) -> None:
+        """Run ``python ARGS`` from the repo root; its output goes to
+        ``log``; on failure print the end of it and stop."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, 'w') as f:
+            proc = subprocess.run([sys.executable, *map(str, args)],
+                                  cwd=ROOT, env=self.env, stdout=f,
+                                  stderr=subprocess.STDOUT)
+        if proc.returncode:
+            tail = log.read_text().splitlines()[-30:]
+            sys.exit('\n'.join(tail) + f'\n[demo] FAILED: python '
+                     f'{" ".join(map(str, args))} (log: {log})')
+
+    def run(self, task: str, config: str, work: Path,
+            options: Sequence[str]) -> dict:
+        """tools/train.py then tools/test.py of its last checkpoint."""
+        t = time.monotonic()
+        opts = ['--cfg-options', *options] if options else []
+        self.tool(work / 'train.log', 'tools/train.py', config,
+                  '--work-dir', work, *opts)
+        ckpt = (work / 'last_checkpoint').read_text().strip()
+        metrics = self.test(work, config, ckpt, options)
+        self.took.setdefault(task, []).append(time.monotonic() - t)
+        return metrics
+
+    def test(self, work: Path, config: str, ckpt: str,
+             options: Sequence[str]) -> dict:
+        opts = ['--cfg-options', *options] if options else []
+        self.tool(work / 'test.log', 'tools/test.py', config, ckpt,
+                  '--work-dir', work, *opts)
+        logs = sorted(d for d in work.iterdir() if d.is_dir()
+                      and (d / f'{d.name}.json').is_file())
+        return json.loads((logs[-1] / f'{logs[-1].name}.json').read_text())
+
+    def data(self) -> None:
+        key = key_of('mmnc/testing/tiny_data.py', 'tools/make_datasets.py')
+        stamp = ROOT / 'data' / f'.made-by-{key}'
+        if stamp.is_file():
+            self.say('1/6', f'datasets in data/ are up to date ({key})')
+            return
+        t = time.monotonic()
+        self.tool(self.out / 'make_datasets.log', 'tools/make_datasets.py',
+                  'all', '--out', 'data')
+        for old in (ROOT / 'data').glob('.made-by-*'):
+            old.unlink()
+        stamp.touch()
+        took = clock(time.monotonic() - t)
+        self.say('1/6', f'datasets made in data/ ({took})')
+
+    def pretrain(self) -> Path:
+        """The pretrained backbone, made once per config and data: kept in
+        ``MMNC_CACHE`` (default ~/.cache/mmnc) under the hash of both."""
+        key = key_of(PRETRAIN, 'mmnc/testing/tiny_data.py')
+        cache = Path(os.environ.get('MMNC_CACHE', Path.home() / '.cache' /
+                                    'mmnc')) / 'pretrained' / f'{key}.pth'
+        ckpt = self.out / 'pretrained' / 'resnet50-w16_shape-crops.pth'
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        if cache.is_file():
+            shutil.copyfile(cache, ckpt)
+            self.took['pretrain'] = [0.0]
+            self.say('2/6', f'pretraining: reusing {cache} (made by the same '
+                     f'config and data)')
+            return ckpt
+        work = self.out / 'pretrain'
+        shutil.rmtree(work, ignore_errors=True)
+        self.say('2/6', f'pretraining the mini backbone on the shape crops '
+                 f'({PRETRAIN})')
+        top1 = self.run('pretrain', PRETRAIN, work, [])['accuracy/top1']
+        shutil.copyfile((work / 'last_checkpoint').read_text().strip(), ckpt)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix('.tmp')
+        shutil.copyfile(ckpt, tmp)
+        os.replace(tmp, cache)
+        self.say('2/6', f'pretrained: top-1 {top1:.2f} on the crops\' val '
+                 f'split -> {ckpt} (kept in {cache})')
+        return ckpt
+
+    def task(self, step: str, task: str, pretrained: Path) -> None:
+        pattern, keys = TASKS[task]
+        options = [f'{k}={pretrained}' for k in keys] + NO_VAL[task] + (
+            QUICK[task] if self.quick else [])
+        for seed in range(1, self.seeds[task] + 1):
+            for suffix, variant in VARIANTS.items():
+                config = pattern.format(suffix)
+                work = self.out / task / Path(config).stem / f'seed{seed}'
+                shutil.rmtree(work, ignore_errors=True)
+                metrics = self.run(task, config, work, [
+                    f'randomness.seed={seed}', *options])
+                shown = ', '.join(f'{k} {v:.4g}'
+                                  for k, v in numbers(metrics).items())
+                self.say(step, f'{task} {variant} seed {seed}: {shown}')
+                if task != 'cls' and seed == 1 and suffix == '':
+                    self.insertion(step, task, pattern, work, metrics,
+                                   options)
+
+    def insertion(self, step: str, task: str, pattern: str, base: Path,
+                  base_metrics: dict, options: List[str]) -> None:
+        """+NC on the trained baseline's weights computes what it did."""
+        t = time.monotonic()
+        ckpt = (base / 'last_checkpoint').read_text().strip()
+        got = self.test(self.out / 'insertion' / task, pattern.format('-nc'),
+                        ckpt, options)
+        self.took.setdefault('check', []).append(time.monotonic() - t)
+        same = numbers(base_metrics) == numbers(got)
+        first = next(iter(numbers(got)))
+        verdict = ('equal: NC starts as the identity' if same else
+                   'DIFFERENT: the inserted NC changed the trained network')
+        self.say(step, f'insertion check: +NC on the baseline\'s trained '
+                 f'weights {first} {got[first]:.4g}, baseline '
+                 f'{base_metrics[first]:.4g}: {verdict}')
+        if not same:
+            sys.exit(f'[demo] FAILED: insertion check of {task}: '
+                     f'{numbers(got)} != {numbers(base_metrics)}')
+
+    def compare(self) -> None:
+        runs = [str(d) for task in TASKS
+                for d in sorted((self.out / task).glob('*/seed*'))]
+        self.say('6/6', 'comparison (tools/analysis/compare.py)')
+        proc = subprocess.run(
+            [sys.executable, 'tools/analysis/compare.py', *runs,
+             '--out-dir', str(self.out / 'compare'), '--flops'],
+            cwd=ROOT, env=dict(self.env, PYTHONWARNINGS='ignore'))
+        if proc.returncode:
+            sys.exit('[demo] FAILED: tools/analysis/compare.py')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out-dir', default=os.environ.get(
+        'DEMO_DIR', 'work_dirs/demo'), help='where runs and tables go')
+    parser.add_argument('--quick', action='store_true',
+                        default=os.environ.get('DEMO_QUICK') == '1',
+                        help='CI size: 1 seed each, short runs')
+    parser.add_argument('--seeds-cls', type=int, default=3)
+    parser.add_argument('--seeds-det', type=int, default=2)
+    parser.add_argument('--seeds-seg', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=2,
+                        help='OMP_NUM_THREADS of the runs, unless set')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds_cls = args.seeds_det = args.seeds_seg = 1
+    return args
+
+
+def main(argv=None) -> None:
+    demo = Demo(parse_args(argv))
+    demo.data()
+    pretrained = demo.pretrain()
+    demo.task('3/6', 'cls', pretrained)
+    demo.task('4/6', 'det', pretrained)
+    demo.task('5/6', 'seg', pretrained)
+    demo.compare()
+    print(f'[demo] done in {clock(time.monotonic() - demo.t0)}. Logs and '
+          f'checkpoints: {demo.out}/{{cls,det,seg}}/*; tables and chart: '
+          f'{demo.out}/compare/', flush=True)
+
+
+if __name__ == '__main__':
+    main()
