@@ -8,6 +8,8 @@
 #   MMNC_PYTHON  the interpreter that makes it (default: python3 / python3.10)
 #   MMNC_CACHE   where built mmcv wheels are kept, one per torch and Python
 #                (default: ~/.cache/mmnc)
+#   MMNC_SETUP_UNTIL=torch  stop after step 2 (CI downloads the classic
+#                torch this way while the pinned tests run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENV_NAME=${MMNC_ENV:-pinned}
@@ -15,7 +17,7 @@ step() { echo "[setup:$ENV_NAME] $*"; }
 fail() { echo "[setup:$ENV_NAME] FAILED at step: $*" >&2; exit 1; }
 case $ENV_NAME in
   pinned) VENV=${VENV:-.venv} BASE_PY=${MMNC_PYTHON:-python3} ;;
-  classic) VENV=${VENV:-.venv-classic} BASE_PY=${MMNC_PYTHON:-python3.10} ;;
+  classic) VENV=${VENV:-.venv-classic} BASE_PY=${MMNC_PYTHON:-} ;;
   *) fail "MMNC_ENV must be 'pinned' or 'classic', got '$ENV_NAME'" ;;
 esac
 CACHE=${MMNC_CACHE:-$HOME/.cache/mmnc}
@@ -49,9 +51,18 @@ if [[ -f $STAMP && $(cat "$STAMP") == $(fingerprint) ]] && verify 2>/dev/null; t
   step "environment $VENV is up to date"; exit 0
 fi
 
+# a Python 3.10 that runs: on PATH, or installed by pyenv but not selected
+# (pyenv's shim exists and refuses), or one the user names with MMNC_PYTHON
+find_py310() {
+  local p
+  for p in python3.10 "$(pyenv root 2>/dev/null)"/versions/3.10*/bin/python3.10; do
+    "$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$p"; return; }
+  done
+}
 if [[ ! -x $PY ]]; then
-  command -v "$BASE_PY" >/dev/null ||
-    fail "no $BASE_PY to make $VENV with: install it or set MMNC_PYTHON"
+  [[ -n $BASE_PY ]] || BASE_PY=$(find_py310)
+  [[ -n $BASE_PY ]] && "$BASE_PY" --version >/dev/null 2>&1 ||
+    fail "no Python 3.10 to make $VENV with: install one (pyenv install 3.10) or set MMNC_PYTHON"
   step "1/6 creating $VENV with $("$BASE_PY" --version)"
   "$BASE_PY" -m venv "$VENV" || fail "$BASE_PY -m venv $VENV"
 fi
@@ -59,6 +70,7 @@ pip_q install -U "pip>=24" || fail "upgrading pip"
 
 step "2/6 torch, torchvision, numpy, opencv (requirements/$ENV_NAME.txt)"
 pip_q install -r "requirements/$ENV_NAME.txt" || fail "installing requirements/$ENV_NAME.txt"
+[[ ${MMNC_SETUP_UNTIL:-} == torch ]] && { step "stopping after torch (MMNC_SETUP_UNTIL)"; exit 0; }
 step "3/6 build tools, mmengine"
 pip_q install -r requirements/build.txt -c "requirements/$ENV_NAME.txt" || fail "installing build requirements"
 
