@@ -1,7 +1,8 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both set up the environment first (idempotent; the first run builds mmcv,
-# ~15 min). MMNC_ENV=classic uses the classic stack (torch 2.1, numpy 1.26)
-# in .venv-classic, where `make test` runs the tests marked `classic`.
+# about 8 min, once per torch version). MMNC_ENV=classic uses the classic
+# stack (torch 2.1, numpy 1.26) in .venv-classic, where `make test` runs the
+# tests marked `classic`.
 MMNC_ENV ?= pinned
 export MMNC_ENV
 VENV := $(if $(filter classic,$(MMNC_ENV)),.venv-classic,.venv)

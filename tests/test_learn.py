@@ -10,7 +10,6 @@ NCBlock and fail for two broken blocks: one whose output no longer carries
 its input, one that no longer starts as the identity.
 ``pytest -k learn`` selects these tests.
 """
-import os
 import re
 import sys
 from pathlib import Path
@@ -32,8 +31,7 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope='module')
 def quick_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp('demo')
-    proc = run_tool('tools/demo.py', '--quick', '--out-dir', out,
-                    env=dict(os.environ, OMP_NUM_THREADS='2'))
+    proc = run_tool('tools/demo.py', '--quick', '--out-dir', out)
     return out, proc.stdout
 
 

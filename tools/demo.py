@@ -13,9 +13,10 @@ same ``tools/train.py`` / ``tools/test.py`` a user runs:
 5. segmentation: DeepLab-v2 the same way;
 6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart).
 
-After the baselines of 4 and 5, the insertion check: ``tools/test.py`` of the
-+NC config on the trained baseline's checkpoint must give the baseline's
-metrics exactly (NC starts as the identity); the demo fails if not.
+Runs go two at a time, one thread each (``--jobs``, ``--threads``). After
+4 and 5, the insertion check: ``tools/test.py`` of the +NC config on the
+trained baseline's checkpoint must give the baseline's metrics exactly (NC
+starts as the identity); the demo fails if not.
 
     python tools/demo.py                  # make demo
     python tools/demo.py --quick          # CI size: 1 seed, short runs
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -52,7 +54,7 @@ QUICK = {
 }
 NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
 # seconds a run is expected to take, for the first ETA (then: measured)
-EXPECTED = {'pretrain': 150, 'cls': 30, 'det': 110, 'seg': 95, 'check': 15}
+EXPECTED = {'pretrain': 170, 'cls': 25, 'det': 160, 'seg': 150, 'check': 15}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
 
 
@@ -97,7 +99,8 @@ class Demo:
             done = self.took.get(task, [])
             each = (sum(done) / len(done) if done else EXPECTED[task] *
                     (0.5 if self.quick and task in TASKS else 1))
-            left += each * max(0, n - len(done))
+            left += each * max(0, n - len(done)) / (
+                self.args.jobs if task in TASKS else 1)
         return left
 
     def say(self, step: str, text: str) -> None:
@@ -137,6 +140,11 @@ class Demo:
         opts = ['--cfg-options', *options] if options else []
         self.tool(work / 'test.log', 'tools/test.py', config, ckpt,
                   '--work-dir', work, *opts)
+        return self.test_metrics(work)
+
+    @staticmethod
+    def test_metrics(work: Path) -> dict:
+        """What the last tools/test.py in ``work`` wrote."""
         logs = sorted(d for d in work.iterdir() if d.is_dir()
                       and (d / f'{d.name}.json').is_file())
         return json.loads((logs[-1] / f'{logs[-1].name}.json').read_text())
@@ -185,27 +193,36 @@ class Demo:
         return ckpt
 
     def task(self, step: str, task: str, pretrained: Path) -> None:
+        """Every variant and seed of a task, ``--jobs`` runs at a time; then
+        the insertion check on the first baseline."""
         pattern, keys = TASKS[task]
         options = [f'{k}={pretrained}' for k in keys] + NO_VAL[task] + (
             QUICK[task] if self.quick else [])
-        for seed in range(1, self.seeds[task] + 1):
-            for suffix, variant in VARIANTS.items():
-                config = pattern.format(suffix)
-                work = self.out / task / Path(config).stem / f'seed{seed}'
-                shutil.rmtree(work, ignore_errors=True)
-                metrics = self.run(task, config, work, [
-                    f'randomness.seed={seed}', *options])
-                shown = ', '.join(f'{k} {v:.4g}'
-                                  for k, v in numbers(metrics).items())
-                self.say(step, f'{task} {variant} seed {seed}: {shown}')
-                if task != 'cls' and seed == 1 and suffix == '':
-                    self.insertion(step, task, pattern, work, metrics,
-                                   options)
+        runs = [(seed, suffix) for seed in range(1, self.seeds[task] + 1)
+                for suffix in VARIANTS]
+
+        def one(seed: int, suffix: str) -> None:
+            config = pattern.format(suffix)
+            work = self.out / task / Path(config).stem / f'seed{seed}'
+            shutil.rmtree(work, ignore_errors=True)
+            metrics = self.run(task, config, work,
+                               [f'randomness.seed={seed}', *options])
+            shown = ', '.join(f'{k} {v:.4g}'
+                              for k, v in numbers(metrics).items())
+            self.say(step, f'{task} {VARIANTS[suffix]} seed {seed}: {shown}')
+
+        with ThreadPoolExecutor(self.args.jobs) as pool:
+            for done in [pool.submit(one, *r) for r in runs]:
+                done.result()
+        if task != 'cls':
+            base = self.out / task / Path(pattern.format('')).stem / 'seed1'
+            self.insertion(step, task, pattern, base, options)
 
     def insertion(self, step: str, task: str, pattern: str, base: Path,
-                  base_metrics: dict, options: List[str]) -> None:
+                  options: List[str]) -> None:
         """+NC on the trained baseline's weights computes what it did."""
         t = time.monotonic()
+        base_metrics = self.test_metrics(base)
         ckpt = (base / 'last_checkpoint').read_text().strip()
         got = self.test(self.out / 'insertion' / task, pattern.format('-nc'),
                         ckpt, options)
@@ -243,8 +260,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seeds-cls', type=int, default=3)
     parser.add_argument('--seeds-det', type=int, default=2)
     parser.add_argument('--seeds-seg', type=int, default=2)
-    parser.add_argument('--threads', type=int, default=2,
-                        help='OMP_NUM_THREADS of the runs, unless set')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs at a time (default 2, one per core here)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='OMP_NUM_THREADS of each run, unless set')
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds_cls = args.seeds_det = args.seeds_seg = 1

@@ -90,7 +90,7 @@ if ! mmcv_ok; then
     CXX_FOR_TORCH=g++
     "$PY" -c "import sys, torch; sys.exit(tuple(map(int, torch.__version__.split('.')[:2])) < (2, 4))" &&
       CXX_FOR_TORCH=$PWD/tools/cxx20.sh
-    step "4/6 building mmcv 2.1.0 with C++ ops for torch $TORCH (12-16 min on 2 cores; cached in $WHEELS)"
+    step "4/6 building mmcv 2.1.0 with C++ ops for torch $TORCH (about 8 min on 2 cores; cached in $WHEELS)"
     t0=$SECONDS
     CXX=$CXX_FOR_TORCH MAX_JOBS=${MAX_JOBS:-$(nproc)} MMCV_WITH_OPS=1 \
       pip_q wheel --no-build-isolation --no-deps --no-cache-dir \
