@@ -182,7 +182,13 @@ class Demo:
         shutil.rmtree(work, ignore_errors=True)
         self.say('2/6', f'pretraining the mini backbone on the shape crops '
                  f'({PRETRAIN})')
-        top1 = self.run('pretrain', PRETRAIN, work, [])['accuracy/top1']
+        shared = self.env  # it runs alone: every thread of the --jobs runs
+        self.env = dict(shared, OMP_NUM_THREADS=os.environ.get(
+            'OMP_NUM_THREADS', str(self.args.jobs * self.args.threads)))
+        try:
+            top1 = self.run('pretrain', PRETRAIN, work, [])['accuracy/top1']
+        finally:
+            self.env = shared
         shutil.copyfile((work / 'last_checkpoint').read_text().strip(), ckpt)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix('.tmp')
