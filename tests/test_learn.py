@@ -50,9 +50,8 @@ def test_learn_every_variant_above_the_threshold(quick_demo, task):
 
 
 def options(task: str, out: Path) -> list:
-    pattern, keys = demo.TASKS[task]
-    return [f'{k}={out / "pretrained/resnet50-w16_shape-crops.pth"}'
-            for k in keys] + demo.NO_VAL[task] + demo.QUICK[task]
+    return demo.run_options(
+        task, out / 'pretrained' / 'resnet50-w16_shape-crops.pth', True)
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])

@@ -58,6 +58,14 @@ EXPECTED = {'pretrain': 170, 'cls': 25, 'det': 160, 'seg': 150, 'check': 15}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
 
 
+def run_options(task: str, pretrained: Path, quick: bool) -> List[str]:
+    """The --cfg-options of a task's runs: the pretrained backbone, no
+    validation while training, and the shorter schedule when quick."""
+    keys = TASKS[task][1]
+    return [f'{k}={pretrained}' for k in keys] + NO_VAL[task] + (
+        QUICK[task] if quick else [])
+
+
 def numbers(metrics: dict) -> dict:
     """The metrics of a tools/test.py result, without its timings."""
     return {k: v for k, v in metrics.items()
@@ -201,9 +209,8 @@ class Demo:
     def task(self, step: str, task: str, pretrained: Path) -> None:
         """Every variant and seed of a task, ``--jobs`` runs at a time; then
         the insertion check on the first baseline."""
-        pattern, keys = TASKS[task]
-        options = [f'{k}={pretrained}' for k in keys] + NO_VAL[task] + (
-            QUICK[task] if self.quick else [])
+        pattern = TASKS[task][0]
+        options = run_options(task, pretrained, self.quick)
         runs = [(seed, suffix) for seed in range(1, self.seeds[task] + 1)
                 for suffix in VARIANTS]
 
