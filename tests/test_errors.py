@@ -5,22 +5,16 @@ user's config in-process where that is cheaper. The dataset checks run
 before tools/train.py makes the work dir: a run they stop leaves none.
 """
 import os
-import pickle
 import re
-import shlex
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmengine.registry import MODELS, DefaultScope
-from mmengine.runner import load_checkpoint
 from toolrun import ROOT, coco_options, data_root_options, run_tool
 
 import mmnc  # noqa: F401
-from mmnc.compat import checkpoint_fix_needed
 from mmnc.layers import se_block
 from mmnc.testing.tiny_data import make_coco_det, make_digits
 from mmnc.utils import check_datasets

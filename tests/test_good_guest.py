@@ -20,8 +20,11 @@ import torch
 from mmengine.logging import MessageHub
 from toolrun import ROOT
 
-from mmnc.compat import (checkpoint_fix_needed, fixed_schemes,
-                         weights_only_torch)
+from mmnc.compat import (
+    checkpoint_fix_needed,
+    fixed_schemes,
+    weights_only_torch,
+)
 
 pytestmark = pytest.mark.classic
 

@@ -50,6 +50,9 @@ class Call:
     def __reduce__(self):
         return self.fn, self.args
 
+    def __call__(self, *args):  # a call's result may be called in turn
+        raise NotImplementedError
+
 
 class SetItems:
     """Pickles as ``target`` followed by SETITEMS of ``items`` into it."""
@@ -68,6 +71,10 @@ class Buffer:
 
     def __init__(self, state: dict):
         self.state = state
+
+    @property
+    def __class__(self):  # the pickler checks NEWOBJ's class against it
+        return HistoryBuffer
 
     def __reduce__(self):
         return copyreg.__newobj__, (HistoryBuffer, ), self.state
@@ -114,7 +121,7 @@ def attacks(marker: Path) -> dict:
             torch.float32, (2, ), (1, ), 0, torch.strided, 'cpu', False),
         'SETITEM into a module __dict__': SetItems(
             Call(getattr, torch._utils._rebuild_tensor_v2, '__globals__'),
-            {'_rebuild_parameter': os.system}),
+            {'mmnc_was_here': 1}),
         'numpy object array holding a call': np.array(
             [Call(os.system, touch)], dtype=object),
         'numpy object array of plain data': np.array(['a', 1], dtype=object),
@@ -143,7 +150,8 @@ def hostile(tmp_path: Path, name: str, marker: Path, **save) -> Path:
 def toy_cfg(work: Path, **kwargs) -> Config:
     toy_cfg.runs = getattr(toy_cfg, 'runs', 0) + 1
     return Config(dict(
-        work_dir=str(work), experiment_name=f'trust{toy_cfg.runs}', model=dict(type='TrustToyModel', **kwargs),
+        work_dir=str(work), experiment_name=f'trust{toy_cfg.runs}',
+        model=dict(type='TrustToyModel', **kwargs),
         train_dataloader=dict(
             dataset=dict(type='ToyDataset'), batch_size=3, num_workers=0,
             sampler=dict(type='InfiniteSampler', shuffle=False)),
@@ -207,6 +215,7 @@ ROUTES = [route_load_checkpoint, route_load_to_model, route_runner_load_from,
 
 @pytest.fixture
 def pristine_statistics():
+    HistoryBuffer()  # mmengine's own defaults, as any run has them
     before = dict(HistoryBuffer._statistics_methods)
     yield
     assert HistoryBuffer._statistics_methods == before, \
@@ -224,6 +233,7 @@ def test_hostile_checkpoint_is_refused_by_every_route(name, tmp_path,
         with pytest.raises(pickle.UnpicklingError) as err:
             route(path, tmp_path / route.__name__)
         assert not marker.exists(), (name, route.__name__)
+        assert 'mmnc_was_here' not in vars(torch._utils), route.__name__
         # torch's unpickler wraps mmnc's refusal in its own message
         assert ('mmnc refused' in str(err.value) or 'Unsupported global'
                 in str(err.value) or 'Weights only load failed'
@@ -365,7 +375,7 @@ def test_checkpoint_of_the_other_environment_loads(tmp_path):
 @pytest.fixture(scope='module')
 def digits(tmp_path_factory) -> list:
     root = tmp_path_factory.mktemp('digits')
-    make_digits(root, n_train=32, n_test=16)
+    make_digits(root)
     return data_root_options(root)
 
 
@@ -393,6 +403,10 @@ def test_hostile_checkpoint_through_the_tools(name, digits, tmp_path):
     assert not marker.exists()
 
 
+# what torch.load raises on a file cut short or overwritten
+UNREADABLE = (RuntimeError, EOFError, pickle.UnpicklingError)
+
+
 def newest_log(work: Path) -> str:
     return sorted(work.glob('*/*.log'))[-1].read_text()
 
@@ -418,7 +432,7 @@ def test_damaged_newest_checkpoint_resumes_from_the_one_before(
     control = copy.deepcopy(cfg)
     control.default_hooks.checkpoint.type = 'CheckpointHook'
     control.resume = True
-    with pytest.raises(Exception):  # upstream: torch's reader fails
+    with pytest.raises(UNREADABLE):  # upstream: torch's reader fails
         Runner.from_cfg(control).train()
 
     cfg.resume = True
@@ -439,6 +453,6 @@ def test_damaged_only_checkpoint_is_not_silently_ignored(tmp_path):
     Runner.from_cfg(copy.deepcopy(cfg)).train()
     (work / 'iter_2.pth').write_bytes(b'PK\x03\x04 cut')
     cfg.resume = True
-    with pytest.raises(Exception):
+    with pytest.raises(UNREADABLE):
         Runner.from_cfg(cfg).train()
     assert 'no other checkpoint' in newest_log(work)

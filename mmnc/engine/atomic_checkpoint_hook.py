@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import re
 import zipfile
-from typing import IO, Iterator, List, Optional
+from typing import IO, Iterator, List
 
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
@@ -34,7 +34,7 @@ def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[IO]:
             os.remove(tmp)
 
 
-def unreadable(path: str) -> Optional[str]:
+def unreadable(path: str) -> str | None:
     """Why the checkpoint at ``path`` cannot be read, or None if it can.
 
     Reads every byte (the zip's CRCs, as ``torch.save`` writes them) and
@@ -90,10 +90,11 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def before_run(self, runner) -> None:
+        # before load_or_resume (upstream sets its backend in before_train):
+        # only a local file the pointer names is checked
         super().before_run(runner)
         pointer = osp.join(runner.work_dir, 'last_checkpoint')
-        if not (is_main_process() and osp.isfile(pointer)
-                and isinstance(self.file_backend, LocalBackend)):
+        if not (is_main_process() and osp.isfile(pointer)):
             return
         with open(pointer) as f:
             last = f.read().strip()

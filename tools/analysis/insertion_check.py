@@ -54,7 +54,8 @@ def differences(a: Any, b: Any, where: str = '') -> Iterator[Tuple[str, str]]:
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
                 and a.shape == b.shape):
-            yield where, f'{getattr(a, "shape", a)} vs {getattr(b, "shape", b)}'
+            shapes = [getattr(x, 'shape', x) for x in (a, b)]
+            yield where, f'{shapes[0]} vs {shapes[1]}'
         elif not torch.equal(a, b):
             diff = (a.double() - b.double()).abs().max().item()
             yield where, f'max |difference| {diff:.3g}'

@@ -14,9 +14,9 @@ checked at two. Without ``--checkpoint`` the model gets random weights under
 which every NC block changes its input. With ``--checkpoint`` every key but
 NC's must be in it (a wrong checkpoint fails), and the check says when the
 NC blocks are the identity (a baseline's checkpoint, or an NC that never
-trained): their export is then checked only as ``x + 0``. Exit status 1 if any route differs
-from eager by more than ``--tol`` (relative to max(1, max |output|)) or
-fails. Needs ``pip install "mmnc[deploy]"``.
+trained): their export is then checked only as ``x + 0``. Exit status 1 if
+any route differs from eager by more than ``--tol`` (relative to max(1,
+max |output|)) or fails. Needs ``pip install "mmnc[deploy]"``.
 """
 import argparse
 import os
@@ -109,10 +109,10 @@ def main(argv=None) -> int:
           f'{args.shape[0]}x{args.shape[1]}\n')
     identity = identity_nc_blocks(model)
     if identity:
-        print(f'NOTE: {len(identity)} NC block(s) are the identity with these '
-              f'weights ({identity[0]}, ...): their export is checked as x + 0 '
-              f'only. Give a checkpoint trained with NC, or none (random '
-              f'weights), to check what NC computes.\n')
+        print(f'NOTE: {len(identity)} NC block(s) are the identity with '
+              f'these weights ({identity[0]}, ...): their export is checked '
+              f'as x + 0 only. Give a checkpoint trained with NC, or none '
+              f'(random weights), to check what NC computes.\n')
     print('| part | input shapes | route | max rel. diff | time |')
     print('|---|---|---|---:|---:|')
     failed = 0
