@@ -10,6 +10,7 @@ exec(open('mmnc/version.py').read(), version)
 
 ROOT = osp.dirname(osp.abspath(__file__))
 MIM_FILES = ('configs', 'tools', 'model-index.yml')
+REPO_ONLY = ('setup_env.sh', 'cxx20.sh')  # make a clone's environments
 
 
 class BuildPy(build_py):
@@ -33,7 +34,7 @@ class BuildPy(build_py):
                 os.symlink(osp.relpath(src, mim), dst)
             elif osp.isdir(src):
                 shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-                    '__pycache__', '*.pyc'))
+                    '__pycache__', '*.pyc', *REPO_ONLY))
             else:
                 shutil.copyfile(src, dst)
 
