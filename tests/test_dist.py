@@ -164,3 +164,22 @@ def test_detection_two_procs_then_dist_test(tmp_path):
            '--cfg-options', *opts)
     metrics = read_test_metrics(tmp_path / 'test')
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
+
+
+def test_sync_bn_swap_is_logged(monkeypatch):
+    """A CPU launched run builds BN for SyncBN and says where."""
+    from unittest import mock
+
+    from mmengine.config import Config
+
+    from mmnc.utils import dist
+    cfg = Config(dict(launcher='pytorch', model=dict(
+        backbone=dict(norm_cfg=dict(type='SyncBN')),
+        heads=[dict(norm_cfg=dict(type='SyncBN', requires_grad=True))])))
+    monkeypatch.setattr(dist, 'init_dist', lambda *a, **k: None)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with mock.patch.object(dist, 'print_log') as log:
+        assert dist.init_cpu_distributed(cfg)
+    message = log.call_args[0][0]
+    assert 'model.backbone.norm_cfg, model.heads.0.norm_cfg' in message
+    assert cfg.model.heads[0].norm_cfg.type == 'BN'

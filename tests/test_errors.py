@@ -149,45 +149,6 @@ def test_nan_check_of_se_and_off_by_default(monkeypatch):
         block(x)
 
 
-class RunsCode:
-    """Pickles as ``os.system('touch MARKER')``."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {shlex.quote(str(self.marker))}', )
-
-
-@pytest.mark.skipif(not checkpoint_fix_needed(),
-                    reason='torch < 2.6 has no weights_only default')
-def test_checkpoint_trust(tmp_path, monkeypatch):
-    """mmengine's checkpoints load weights-only; a pickle that runs code is
-    refused unless TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1."""
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
-    model = torch.nn.Linear(2, 2)
-    hub = MessageHub('trust')
-    hub.update_scalar('train/loss', np.float32(0.5))
-    hub.update_info('iter', np.int64(3))
-    ours = tmp_path / 'ours.pth'
-    torch.save(dict(meta=dict(epoch=1), state_dict=model.state_dict(),
-                    message_hub=hub.state_dict()), ours)
-    with pytest.raises(pickle.UnpicklingError):  # torch alone refuses it
-        torch.load(ours)
-    load_checkpoint(model, str(ours))
-
-    marker = tmp_path / 'code_ran'
-    evil = tmp_path / 'evil.pth'
-    torch.save(dict(state_dict=model.state_dict(), meta=RunsCode(marker)),
-               evil)
-    with pytest.raises(pickle.UnpicklingError, match='system'):
-        load_checkpoint(model, str(evil))
-    assert not marker.exists()
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-    load_checkpoint(model, str(evil))  # the user's opt-in
-    assert marker.exists()
-
-
 def test_json_check_accepts_the_made_sets(coco):
     cfg = Config.fromfile(ROOT / DET)
     cfg.merge_from_dict(dict(o.split('=') for o in coco_options(coco)))

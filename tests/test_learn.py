@@ -20,6 +20,8 @@ from toolrun import ROOT, read_test_metrics, run_tool
 sys.path.insert(0, str(ROOT / 'tools'))
 import demo  # noqa: E402
 
+pytestmark = pytest.mark.learn
+
 # quick-mode thresholds (measured quick runs: det mAP50 ~55, seg mIoU ~40,
 # digits top-1 ~96; the lr = 0 controls: det ~0, seg ~22)
 THRESHOLDS = {'cls': ('accuracy/top1', 80.0),
@@ -54,7 +56,7 @@ def options(task: str, out: Path) -> list:
         task, out / 'pretrained' / 'resnet50-w16_shape-crops.pth', True)
 
 
-@pytest.mark.parametrize('task', ['det', 'seg'])
+@pytest.mark.parametrize('task', ['cls', 'det', 'seg'])
 def test_learn_control_with_lr_0_stays_below(quick_demo, task, tmp_path):
     out, _ = quick_demo
     key, threshold = THRESHOLDS[task]
@@ -72,9 +74,8 @@ def test_learn_control_with_lr_0_stays_below(quick_demo, task, tmp_path):
 def test_learn_demo_prints_the_insertion_checks_and_the_comparison(
         quick_demo):
     out, stdout = quick_demo
-    checks = re.findall(r'insertion check: (.*)\(', stdout)
-    assert len(checks) == 2 and all(
-        'equal: NC starts as the identity' in c for c in checks), checks
+    checks = re.findall(r'insertion check: (\w+)', stdout)
+    assert checks == ['equal', 'equal'], checks
     for task in ('resnet20_1xb32-5e_digits',
                  'faster-rcnn_r50-w16-c4_1xb4-6e_coco-shapes',
                  'deeplabv2_r50-w16-d8_1xb8-800i_voc-shapes-128x128'):
@@ -104,21 +105,71 @@ BROKEN = {
 @pytest.mark.parametrize('task', ['det', 'seg'])
 @pytest.mark.parametrize('block', list(BROKEN))
 def test_learn_insertion_check_fails_for_broken_blocks(
-        quick_demo, task, block, tmp_path):
-    """tools/test.py of the +NC config with a broken block on the trained
-    baseline checkpoint does not give the baseline's metrics (with NCBlock it
-    does: the demo's own insertion check, asserted above)."""
+        quick_demo, task, block):
+    """The insertion check (raw outputs, bit for bit) on the trained
+    baseline fails with a broken block in place of NCBlock (with NCBlock it
+    passes: the demo's own check, asserted above)."""
     out, _ = quick_demo
     pattern, _ = demo.TASKS[task]
-    base = task_runs(out, task)
-    base = next(w for w in base if not re.search(r'-(nc|se)_', w.parent.name))
+    base = next(w for w in task_runs(out, task)
+                if not re.search(r'-(nc|se)_', w.parent.name))
     ckpt = (base / 'last_checkpoint').read_text().strip()
-    opts = options(task, out)
     plugins = ('model.roi_head.shared_head.plugins' if task == 'det'
                else 'model.backbone.plugins')
-    opts.append(f'{plugins}.0.cfg.type={block}')
-    run_tool('-c', WITH_BROKEN_BLOCKS, 'tools/test.py', pattern.format('-nc'),
-             ckpt, '--work-dir', tmp_path, '--cfg-options', *opts)
-    got = demo.numbers(read_test_metrics(tmp_path))
-    expected = demo.numbers(read_test_metrics(base))
-    assert got != expected, BROKEN[block]
+    proc = run_tool('-c', WITH_BROKEN_BLOCKS,
+                    'tools/analysis/insertion_check.py', pattern.format(''),
+                    pattern.format('-nc'), ckpt, '--cfg-options',
+                    *options(task, out), '--nc-options',
+                    f'{plugins}.0.cfg.type={block}', ok=False)
+    assert 'insertion check: DIFFERENT' in proc.stdout, BROKEN[block]
+
+
+def nc_decoders_moved(ckpt: Path) -> bool:
+    """Whether every NC block's zero-initialised last decoder layer has
+    moved from zero (NC learned something, everywhere)."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    state = _load_checkpoint(str(ckpt), map_location='cpu')['state_dict']
+    last = [v for k, v in state.items()
+            if 'nc_block.decoder.2.' in k]
+    return bool(last) and all(v.abs().max() > 0 for v in last)
+
+
+def last_ckpt(work: Path) -> Path:
+    return Path((work / 'last_checkpoint').read_text().strip())
+
+
+@pytest.mark.parametrize('task', ['det', 'seg'])
+def test_learn_nc_decoders_moved_from_zero(quick_demo, task):
+    out, _ = quick_demo
+    nc = next(w for w in task_runs(out, task) if '-nc_' in w.parent.name)
+    assert nc_decoders_moved(last_ckpt(nc))
+
+
+def test_learn_frozen_nc_is_caught(quick_demo, tmp_path):
+    """The control: +NC trained with NC's lr at 0 (a config that never lets
+    the optimizer reach NC) fails the check above."""
+    out, _ = quick_demo
+    config = demo.TASKS['seg'][0].format('-nc')
+    opts = options('seg', out) + [
+        'train_cfg.max_iters=20', 'param_scheduler.0.end=20',
+        'default_hooks.checkpoint.interval=20',
+        'optim_wrapper.paramwise_cfg.custom_keys.nc_block.lr_mult=0']
+    run_tool('tools/train.py', config, '--work-dir', tmp_path,
+             '--cfg-options', *opts)
+    assert not nc_decoders_moved(last_ckpt(tmp_path))
+
+
+def test_pretrain_cache_key_covers_the_stack_and_model_code(monkeypatch):
+    """A changed torch, toolbox or model source retrains the mini backbone
+    instead of reusing a stale cached one."""
+    import importlib.metadata as metadata
+    base = demo.stack_key()
+    real = metadata.version
+    for dist in demo.STACK:
+        monkeypatch.setattr(metadata, 'version', lambda d, x=dist: (
+            '0.0.0' if d == x else real(d)))
+        assert demo.stack_key() != base, dist
+    monkeypatch.setattr(metadata, 'version', real)
+    monkeypatch.setattr(demo, 'PRETRAIN_CODE', dict(
+        demo.PRETRAIN_CODE, mmdet=('mmdet/models/backbones/resnext.py', )))
+    assert demo.stack_key() != base

@@ -266,6 +266,20 @@ def test_mmseg_upstream_hosts_build_where_they_compute_what_is_asked(cfg):
     build('mmseg', cfg)
 
 
+def test_mmseg_guard_warns_when_it_cannot_read_mmseg(monkeypatch):
+    """If mmseg's locals change (another mmseg), the guard says that it
+    cannot check instead of passing silently."""
+    from mmnc.models.seg import upstream_guard
+
+    def unreadable(*args):
+        raise KeyError('planes')
+
+    monkeypatch.setattr(upstream_guard, 'mmseg_resnext_width', unreadable)
+    with pytest.warns(UserWarning, match=r"cannot read the grouped "
+                      r"ResNeXt's width in mmseg .*type='mmnc"):
+        build('mmseg', MMSEG_NARROW)
+
+
 def mmseg_config(backbone: dict):
     from mmengine.config import Config
     return Config(dict(default_scope='mmseg', model=dict(backbone=backbone)))

@@ -292,9 +292,10 @@ def test_digits_split_and_mmpretrain(digits):
 
     root, counts = digits
     data = load_digits()
-    assert counts['train_images'] + counts['val_images'] == 1797
+    assert sum(counts[f'{s}_images'] for s in ('train', 'val', 'test')) \
+        == 1797
     seen = {}
-    for split in ('train', 'val'):
+    for split in ('train', 'val', 'test'):
         assert sorted(p.name for p in (root / split).iterdir()) == list(
             td.DIGIT_CLASSES)
         for path in (root / split).glob('*/*.png'):
@@ -304,16 +305,17 @@ def test_digits_split_and_mmpretrain(digits):
     assert all(len(v) == 1 for v in seen.values())
     for c in range(10):
         n = int((data.target == c).sum())
-        n_val = len(list((root / 'val' / str(c)).glob('*.png')))
-        assert n_val == round(n * 0.25)
+        for split in ('val', 'test'):
+            got = len(list((root / split / str(c)).glob('*.png')))
+            assert got == round(n * 0.25), (split, c)
     img = np.asarray(Image.open(next((root / 'val' / '3').glob('*.png'))))
     assert img.shape == (8, 8) and img.dtype == np.uint8 and img.max() > 200
-    first = root / ('train' if seen[0] == ['train'] else 'val') / '0'
+    first = root / seen[0][0] / '0'
     np.testing.assert_array_equal(
         np.asarray(Image.open(first / '0000.png')),
         np.rint(data.images[0] * 255 / 16).astype(np.uint8))
 
-    for split in ('train', 'val'):
+    for split in ('train', 'val', 'test'):
         ds = CustomDataset(data_root=str(root), data_prefix=split,
                            pipeline=[])
         assert len(ds) == counts[f'{split}_images']
@@ -370,3 +372,44 @@ def test_shape_crops_classes_and_loader(tmp_path):
     from mmpretrain.datasets import CustomDataset
     ds = CustomDataset(data_root=str(root), data_prefix='train')
     assert len(ds) == 40 and ds.CLASSES == tuple(sorted(td.CROP_CLASSES))
+
+
+def _pixels_by_split(root: Path, layout: dict) -> dict:
+    """``{split: {hash of decoded pixels}}`` of the images of each split
+    (``layout``: split -> glob under ``root``)."""
+    import hashlib
+    return {split: {hashlib.sha1(np.asarray(Image.open(p)).tobytes())
+                    .hexdigest() for p in sorted(root.glob(pattern))}
+            for split, pattern in layout.items()}
+
+
+@pytest.mark.classic
+def test_made_splits_are_disjoint(tmp_path):
+    """No image (by its pixels) is in two splits of a made set: the held-out
+    test split never saw training or selection."""
+    td.make_coco_det(tmp_path / 'coco', num_train=24, num_val=12, size=64)
+    td.make_voc_seg(tmp_path / 'seg', num_train=24, num_val=12, size=64)
+    td.make_digits(tmp_path / 'digits')
+    td.make_shape_crops(tmp_path / 'crops', num_train=60, num_val=20,
+                        size=32, scene_size=64)
+    voc = tmp_path / 'seg' / 'VOCdevkit' / 'VOC2012'
+    ids = {s: (voc / 'ImageSets' / 'Segmentation' / f'{s}.txt')
+           .read_text().split() for s in ('train', 'val', 'test')}
+    sets = {
+        'coco': _pixels_by_split(tmp_path / 'coco', {
+            s: f'{s}2017/*.jpg' for s in ('train', 'val', 'test')}),
+        'voc-seg': {s: set().union(*(
+            _pixels_by_split(voc, {s: f'JPEGImages/{i}.jpg'})[s] for i in v))
+            for s, v in ids.items()},
+        'digits': _pixels_by_split(tmp_path / 'digits', {
+            s: f'{s}/*/*.png' for s in ('train', 'val', 'test')}),
+        'crops': _pixels_by_split(tmp_path / 'crops', {
+            s: f'{s}/*/*.png' for s in ('train', 'val')}),
+    }
+    for name, splits in sets.items():
+        assert all(splits.values()), (name, {k: len(v)
+                                             for k, v in splits.items()})
+        names = list(splits)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                assert not splits[a] & splits[b], (name, a, b)

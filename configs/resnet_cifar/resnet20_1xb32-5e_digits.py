@@ -47,7 +47,16 @@ val_dataloader = dict(
         pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
+# the held-out split (what the demo reports; val is for choosing)
+test_dataloader = dict(
+    batch_size=128,
+    num_workers=0,
+    dataset=dict(
+        type='CustomDataset',
+        data_root='data/digits',
+        data_prefix='test',
+        pipeline=pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(

@@ -19,7 +19,7 @@ from mmengine.config import Config, ConfigDict
 from .complexity import complexity
 
 VARIANTS = ('baseline', '+SE', '+NC')
-METRICS = ('coco/bbox_mAP', 'pascal_voc/mAP', 'mIoU', 'mAcc',
+METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'pascal_voc/mAP', 'mIoU', 'mAcc',
            'accuracy/top1', 'accuracy/top5')
 PERCENT = ('coco/', 'pascal_voc/')  # mmdet logs these in [0, 1]
 BOOKKEEPING = {'time', 'data_time', 'step', 'epoch', 'iter', 'lr', 'memory'}

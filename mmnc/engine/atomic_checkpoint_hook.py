@@ -1,12 +1,16 @@
 """A ``CheckpointHook`` whose checkpoints survive a kill at any moment."""
 import contextlib
+import logging
 import os
 import os.path as osp
-from typing import IO, Iterator
+import re
+import zipfile
+from typing import IO, Iterator, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
 
@@ -30,6 +34,33 @@ def atomic_open(path: str, mode: str = 'w', **kwargs) -> Iterator[IO]:
             os.remove(tmp)
 
 
+def unreadable(path: str) -> Optional[str]:
+    """Why the checkpoint at ``path`` cannot be read, or None if it can.
+
+    Reads every byte (the zip's CRCs, as ``torch.save`` writes them) and
+    unpickles nothing: a truncated, cut or overwritten file is caught
+    before ``--resume`` reaches it.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        return f'{type(e).__name__}: {e}'
+    return f'member {bad} fails its CRC check' if bad else None
+
+
+def complete_checkpoints(out_dir: str, template: str) -> List[str]:
+    """The checkpoints named by ``template`` in ``out_dir``, newest (highest
+    epoch or iteration) first."""
+    pattern = re.compile(re.escape(template).replace(r'\{\}', r'(\d+)') + '$')
+    found = []
+    for name in os.listdir(out_dir) if osp.isdir(out_dir) else []:
+        match = pattern.match(name)
+        if match:
+            found.append((int(match.group(1)), osp.join(out_dir, name)))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook``, crash-safe on a local disk.
@@ -42,6 +73,13 @@ class AtomicCheckpointHook(CheckpointHook):
     pointer the same way, and removes old checkpoints only then. A run
     killed at any moment resumes with ``--resume``.
 
+    A checkpoint can still be damaged after it was written (a full disk, a
+    cut copy): before a run, when ``last_checkpoint`` (what ``--resume``
+    without a path reads) names a checkpoint that cannot be read, the hook
+    says so by name and points it at the newest complete checkpoint, so the
+    run resumes from there. With none complete it changes nothing and the
+    resume fails loudly; it never starts from scratch silently.
+
     Use it in a config in place of the default one (all arguments are
     ``CheckpointHook``'s)::
 
@@ -50,6 +88,32 @@ class AtomicCheckpointHook(CheckpointHook):
     Other storage backends (``backend_args``) fall back to upstream's
     behaviour.
     """
+
+    def before_run(self, runner) -> None:
+        super().before_run(runner)
+        pointer = osp.join(runner.work_dir, 'last_checkpoint')
+        if not (is_main_process() and osp.isfile(pointer)
+                and isinstance(self.file_backend, LocalBackend)):
+            return
+        with open(pointer) as f:
+            last = f.read().strip()
+        why = unreadable(last) if osp.isfile(last) else None
+        if why is None:
+            return
+        for path in complete_checkpoints(osp.dirname(last),
+                                         self.filename_tmpl):
+            if path != last and unreadable(path) is None:
+                print_log(f'AtomicCheckpointHook: checkpoint {last} cannot '
+                          f'be read ({why}); last_checkpoint now names the '
+                          f'newest complete one, {path}, which --resume '
+                          f'continues from', logger='current',
+                          level=logging.WARNING)
+                with atomic_open(pointer) as f:
+                    f.write(path)
+                return
+        print_log(f'AtomicCheckpointHook: checkpoint {last} cannot be read '
+                  f'({why}) and no other checkpoint in {osp.dirname(last)} '
+                  f'is complete', logger='current', level=logging.ERROR)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         if not isinstance(self.file_backend, LocalBackend):

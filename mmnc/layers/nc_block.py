@@ -16,7 +16,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from .debug import DEBUG, check_finite
-from .plugins import refuse_broken_mmseg_host
+from .plugins import run_build_checks
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
 
@@ -269,7 +269,7 @@ class NCBlock(BaseModule):
                  zero_init: bool = True,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        refuse_broken_mmseg_host('NCBlock')
+        run_build_checks('NCBlock')
         grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
         if (len(grid) != 2 or not all(isinstance(g, int) for g in grid)
                 or min(grid) < 1):

@@ -41,9 +41,11 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))
 """Class (folder) names of the digits set."""
 
 SPLIT_KEYS = {'train': 0, 'val': 1, 'extra': 2, 'crops_train': 3,
-              'crops_val': 4}
+              'crops_val': 4, 'test': 5}
 """Seed keys of the scene splits (``extra`` is VOC2012 ``trainval``; the
-``crops_*`` scenes give the classification crops, apart from the others)."""
+``crops_*`` scenes give the classification crops, apart from the others;
+``test`` is the held-out split the demo reports, never used to choose a
+recipe or a threshold)."""
 
 CROP_CLASSES = (*SHAPE_CLASSES, 'background')
 """Class (folder) names of the shape-crops classification set."""
@@ -231,12 +233,14 @@ def _scenes(seed: int, split: str, num: int,
 
 
 def make_coco_det(root: PathLike, num_train: int = 16, num_val: int = 8,
-                  size: int = 160, seed: int = 0) -> Dict[str, int]:
+                  size: int = 160, seed: int = 0,
+                  num_test: int | None = None) -> Dict[str, int]:
     """Write a COCO-format detection set of shapes.
 
-    Layout: ``root/annotations/instances_{train,val}2017.json`` and
-    ``root/{train,val}2017/<12-digit image id>.jpg``. Image ids are
-    ``1..num_train`` (train) then ``num_train + 1..`` (val); annotation ids
+    Layout: ``root/annotations/instances_{train,val,test}2017.json`` and
+    ``root/{train,val,test}2017/<12-digit image id>.jpg`` (``test2017`` is
+    a labelled held-out split). Image ids are ``1..num_train`` (train), then
+    val's, then test's; annotation ids
     start at 1 in each file; category ids are 1-based in
     :data:`SHAPE_CLASSES` order. Annotations carry ``bbox`` ``[x, y, w, h]``
     (tight pixel extent), ``area = w * h``, ``iscrowd = 0`` and no
@@ -248,16 +252,19 @@ def make_coco_det(root: PathLike, num_train: int = 16, num_val: int = 8,
         num_val: Number of ``val2017`` images.
         size: Image side in pixels.
         seed: Random seed.
+        num_test: Number of ``test2017`` images (default: ``num_val``).
 
     Returns:
         dict[str, int]: Image and instance counts per split.
     """
+    num_test = num_val if num_test is None else num_test
     counts = {}
     categories = [dict(id=k + 1, name=name, supercategory='shape')
                   for k, name in enumerate(SHAPE_CLASSES)]
     with _atomic_dir(root) as tmp:
-        for split, num, first_id in (('train', num_train, 1),
-                                     ('val', num_val, num_train + 1)):
+        for split, num, first_id in (
+                ('train', num_train, 1), ('val', num_val, num_train + 1),
+                ('test', num_test, num_train + num_val + 1)):
             images, anns = [], []
             for i, scene in _scenes(seed, split, num, size):
                 img_id = first_id + i
@@ -369,12 +376,14 @@ def _seg_label(scene: Scene, band: int) -> np.ndarray:
 
 
 def make_voc_seg(root: PathLike, num_train: int = 16, num_val: int = 8,
-                 size: int = 128, seed: int = 0) -> Dict[str, int]:
+                 size: int = 128, seed: int = 0,
+                 num_test: int | None = None) -> Dict[str, int]:
     """Write a Pascal VOC 2012 segmentation set of shapes.
 
     Layout under ``root/VOCdevkit/VOC2012/``: ``JPEGImages/<id>.jpg``,
     ``SegmentationClass/<id>.png`` and ``ImageSets/Segmentation/
-    {train,val}.txt``; ids are ``2012_000001``.. (train, then val). Masks
+    {train,val,test}.txt``; ids are ``2012_000001``.. (train, val, then
+    test, a labelled held-out split). Masks
     are 8-bit 'P'-mode PNGs with the VOC palette holding class indices:
     0 background, :data:`VOC_SEG_CLASS_IDS` for the shapes and
     :data:`IGNORE_INDEX` on a 1-3 px band around every object, as in VOC.
@@ -385,16 +394,19 @@ def make_voc_seg(root: PathLike, num_train: int = 16, num_val: int = 8,
         num_val: Number of ``val`` images.
         size: Image side in pixels.
         seed: Random seed.
+        num_test: Number of ``test`` images (default: ``num_val``).
 
     Returns:
         dict[str, int]: Image and object counts per split.
     """
+    num_test = num_val if num_test is None else num_test
     counts = {}
     palette = voc_palette()
     with _atomic_dir(root) as tmp:
         sub = tmp / 'VOCdevkit' / 'VOC2012'
         for split, num, first in (('train', num_train, 1),
-                                  ('val', num_val, num_train + 1)):
+                                  ('val', num_val, num_train + 1),
+                                  ('test', num_test, num_train + num_val + 1)):
             ids, objects = [], 0
             for i, scene in _scenes(seed, split, num, size):
                 img_id = f'2012_{first + i:06d}'
@@ -484,19 +496,23 @@ def make_shape_crops(root: PathLike, num_train: int = 4000,
 
 
 def make_digits(root: PathLike, val_fraction: float = 0.25,
-                seed: int = 0) -> Dict[str, int]:
+                seed: int = 0,
+                test_fraction: float | None = None) -> Dict[str, int]:
     """Export scikit-learn's UCI digits as a stratified image-folder set.
 
-    Layout: ``root/{train,val}/<digit>/<index>.png`` where ``<digit>`` is
-    one of :data:`DIGIT_CLASSES` and ``<index>`` the 4-digit position in
+    Layout: ``root/{train,val,test}/<digit>/<index>.png`` where ``<digit>``
+    is one of :data:`DIGIT_CLASSES` and ``<index>`` the 4-digit position in
     ``sklearn.datasets.load_digits()``. Images are 8x8 grayscale ('L')
     PNGs, the 0..16 values scaled to 0..255. In each class,
-    ``round(n * val_fraction)`` images, chosen with ``seed``, go to ``val``.
+    ``round(n * val_fraction)`` images, chosen with ``seed``, go to ``val``
+    and the next ``round(n * test_fraction)`` to ``test`` (held out).
 
     Args:
         root: Dataset directory (replaced as a whole).
         val_fraction: Fraction of each class put in ``val``.
         seed: Random seed of the split.
+        test_fraction: Fraction of each class put in ``test`` (default:
+            ``val_fraction``).
 
     Returns:
         dict[str, int]: Image counts per split.
@@ -505,18 +521,21 @@ def make_digits(root: PathLike, val_fraction: float = 0.25,
 
     digits = load_digits()
     pixels = np.rint(digits.images * (255 / 16)).astype(np.uint8)
+    test_fraction = val_fraction if test_fraction is None else test_fraction
     rng = np.random.default_rng(seed)
-    is_val = np.zeros(len(digits.target), dtype=bool)
+    split_of = np.full(len(digits.target), 'train', dtype=object)
     for c in range(len(DIGIT_CLASSES)):
         idx = rng.permutation(np.flatnonzero(digits.target == c))
-        is_val[idx[:int(round(len(idx) * val_fraction))]] = True
+        n_val = int(round(len(idx) * val_fraction))
+        n_test = int(round(len(idx) * test_fraction))
+        split_of[idx[:n_val]] = 'val'
+        split_of[idx[n_val:n_val + n_test]] = 'test'
+    splits = ('train', 'val', 'test')
     with _atomic_dir(root) as tmp:
         for c in DIGIT_CLASSES:
-            for split in ('train', 'val'):
+            for split in splits:
                 (tmp / split / c).mkdir(parents=True)
         for i, (img, target) in enumerate(zip(pixels, digits.target)):
-            split = 'val' if is_val[i] else 'train'
             Image.fromarray(img).save(
-                tmp / split / DIGIT_CLASSES[target] / f'{i:04d}.png')
-    return {'train_images': int((~is_val).sum()),
-            'val_images': int(is_val.sum())}
+                tmp / split_of[i] / DIGIT_CLASSES[target] / f'{i:04d}.png')
+    return {f'{s}_images': int((split_of == s).sum()) for s in splits}

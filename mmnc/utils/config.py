@@ -11,11 +11,6 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, DefaultScope
 
 from mmnc.layers import check_plugin_type, check_plugins, split_plugins
-from mmnc.layers.plugins import (
-    mmseg_resnext_width,
-    mmseg_unchained_message,
-    mmseg_width_message,
-)
 from mmnc.registry import TOOLBOXES, get_host
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -204,6 +199,12 @@ def _check_mmseg_resnet(path: str, host: dict, cls: type,
     that for mmnc's blocks (``refuse_broken_mmseg_host`` does it at build
     time for mmseg's own tools)."""
     from mmseg.models.backbones import ResNeXt
+
+    from mmnc.models.seg.upstream_guard import (
+        mmseg_resnext_width,
+        mmseg_unchained_message,
+        mmseg_width_message,
+    )
     stages = split_plugins(host['plugins'], num_stages, _RESNET_POSITIONS,
                            f'{path} ({cls.__name__})')
     for cfgs in stages:

@@ -11,25 +11,30 @@ without a GPU: the one shim. GPU runs are untouched.
 """
 import contextlib
 import datetime
-from typing import Any
+import logging
+from typing import Any, List
 from unittest import mock
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import init_dist
+from mmengine.logging import print_log
 
 
-def sync_bn_to_bn(node: Any) -> Any:
-    """Replace SyncBN norm types in a config (in place) by BN."""
+def sync_bn_to_bn(node: Any, where: str = 'model') -> List[str]:
+    """Replace SyncBN norm types in a config (in place) by BN; return where
+    (config paths such as ``model.backbone.norm_cfg``)."""
+    swapped = []
     if isinstance(node, dict):
         if node.get('type') in ('SyncBN', 'MMSyncBN', 'TorchSyncBN'):
             node['type'] = 'BN'
-        for v in node.values():
-            sync_bn_to_bn(v)
+            swapped.append(where)
+        for k, v in node.items():
+            swapped += sync_bn_to_bn(v, f'{where}.{k}')
     elif isinstance(node, (list, tuple)):
-        for v in node:
-            sync_bn_to_bn(v)
-    return node
+        for i, v in enumerate(node):
+            swapped += sync_bn_to_bn(v, f'{where}.{i}')
+    return swapped
 
 
 def init_cpu_distributed(cfg: Config) -> bool:
@@ -48,7 +53,12 @@ def init_cpu_distributed(cfg: Config) -> bool:
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     wrapper.update(device_ids=None, output_device=None)
     cfg.model_wrapper_cfg = wrapper
-    sync_bn_to_bn(cfg.model)
+    swapped = sync_bn_to_bn(cfg.model)
+    if swapped:
+        print_log(f'CPU distributed run: SyncBN raises on CPU, so these norm '
+                  f'layers are BN (statistics per process, not synchronised): '
+                  f'{", ".join(swapped)}', logger='current',
+                  level=logging.WARNING)
     with mock.patch.object(torch.cuda, 'set_device', lambda *a, **k: None):
         init_dist(cfg.launcher, **dist_cfg)
     return True

@@ -11,7 +11,10 @@ generation, RoIAlign and box post-processing are mmcv/mmdet ops left out.
 A segmentor is exported whole in ``mode='tensor'`` (image -> logits). The
 batch (images, RoIs) is dynamic: each part is exported at one batch size and
 checked at two. Without ``--checkpoint`` the model gets random weights under
-which every NC block changes its input. Exit status 1 if any route differs
+which every NC block changes its input. With ``--checkpoint`` every key but
+NC's must be in it (a wrong checkpoint fails), and the check says when the
+NC blocks are the identity (a baseline's checkpoint, or an NC that never
+trained): their export is then checked only as ``x + 0``. Exit status 1 if any route differs
 from eager by more than ``--tol`` (relative to max(1, max |output|)) or
 fails. Needs ``pip install "mmnc[deploy]"``.
 """
@@ -25,11 +28,40 @@ import warnings
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
-import mmnc  # noqa: F401
+import mmnc
 from mmnc.deploy import ROUTES, check_route, export_parts, randomize_for_check
 from mmnc.utils.dist import sync_bn_to_bn
+
+
+def load_strictly_but_nc(model: torch.nn.Module, checkpoint: str) -> None:
+    """Load ``checkpoint``: every key of the model must be there, except NC
+    blocks' (a baseline checkpoint with NC inserted); unexpected keys fail
+    too. Raises ValueError naming the keys."""
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    expected = set(model.state_dict())
+    missing = sorted(k for k in expected - set(state) if '.nc_block' not in k)
+    unexpected = sorted(set(state) - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f'{checkpoint} does not fit the config\'s model: missing '
+            f'{missing[:5]} ({len(missing)} keys), unexpected '
+            f'{unexpected[:5]} ({len(unexpected)} keys); give the checkpoint '
+            f'of this config (or of its baseline, for +NC)')
+    load_state_dict(model, state, strict=False)
+
+
+def identity_nc_blocks(model: torch.nn.Module) -> list:
+    """Names of the NC blocks whose last decoder layer is all zero (they
+    compute ``x + 0``)."""
+    return [n for n, m in model.named_modules()
+            if isinstance(m, mmnc.NCBlock) and m.act is None
+            and not m.decoder[-1].weight.any()
+            and not m.decoder[-1].bias.any()]
 
 
 def build_model(config: str, checkpoint: str | None,
@@ -46,11 +78,12 @@ def build_model(config: str, checkpoint: str | None,
             node = node.get(key) if node is not None else None
         if node is not None:
             node['init_cfg'] = None
-    sync_bn_to_bn(cfg.model)
+    for where in sync_bn_to_bn(cfg.model):
+        print(f'NOTE: {where}: SyncBN built as BN (one process, CPU)')
     model = MODELS.build(cfg.model)
     model.init_weights()
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        load_strictly_but_nc(model, checkpoint)
     else:
         randomize_for_check(model)
     return model.eval()
@@ -74,6 +107,12 @@ def main(argv=None) -> int:
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='mmnc-export-')
     print(f'torch {torch.__version__}; {args.config}; image '
           f'{args.shape[0]}x{args.shape[1]}\n')
+    identity = identity_nc_blocks(model)
+    if identity:
+        print(f'NOTE: {len(identity)} NC block(s) are the identity with these '
+              f'weights ({identity[0]}, ...): their export is checked as x + 0 '
+              f'only. Give a checkpoint trained with NC, or none (random '
+              f'weights), to check what NC computes.\n')
     print('| part | input shapes | route | max rel. diff | time |')
     print('|---|---|---|---:|---:|')
     failed = 0

@@ -1,0 +1,444 @@
+"""Hostile checkpoints run no code, through every route a user loads by.
+
+Each attack is a checkpoint whose payload creates a marker file; each route
+is one way mmengine loads a checkpoint with ``import mmnc`` (custom_imports)
+in effect. Every combination must be refused with mmnc's message (or load
+as plain data), and the marker must not exist. Legitimate checkpoints
+(mmengine's with message hub and numpy values, AtomicCheckpointHook's,
+model-zoo style, numpy 1 and numpy 2 names) load through the same routes.
+Runs in both environments (``classic``): torch >= 2.6 restricts through its
+weights-only unpickler, torch < 2.6 through mmnc's.
+"""
+import copy
+import copyreg
+import os
+import pickle
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.registry import MODELS
+from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.testing.runner_test_case import ToyModel
+from toolrun import ROOT, data_root_options, run_tool
+
+import mmnc  # noqa: F401  (the fix is what is tested)
+from mmnc.compat import CheckpointRefused, checkpoint_fix_needed
+from mmnc.testing.tiny_data import make_digits
+
+pytestmark = [
+    pytest.mark.classic,
+    pytest.mark.skipif(not checkpoint_fix_needed(),
+                       reason='MMNC_CHECKPOINT_FIX=0'),
+]
+DIGITS = 'configs/resnet_cifar/resnet20_1xb32-5e_digits.py'
+
+
+class Call:
+    """Pickles as ``fn(*args)`` (``fn`` by its name)."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+class SetItems:
+    """Pickles as ``target`` followed by SETITEMS of ``items`` into it."""
+
+    def __init__(self, target: Call, items: dict):
+        self.target, self.items = target, items
+
+    def __reduce__(self):
+        return (self.target.fn, self.target.args, None, None,
+                iter(self.items.items()))
+
+
+class Buffer:
+    """Pickles as mmengine writes a HistoryBuffer (NEWOBJ + BUILD), with
+    any state."""
+
+    def __init__(self, state: dict):
+        self.state = state
+
+    def __reduce__(self):
+        return copyreg.__newobj__, (HistoryBuffer, ), self.state
+
+
+def builtins_eval():
+    """``getattr(getattr(getattr, '__self__'), 'eval')``: eval, reached
+    from builtins.getattr."""
+    return Call(getattr, Call(getattr, getattr, '__self__'), 'eval')
+
+
+def attacks(marker: Path) -> dict:
+    """name: the object a hostile checkpoint holds under ``meta``."""
+    touch = f'touch {marker}'
+    code = f'open({str(marker)!r}, "w").close()'
+    ev = builtins_eval()
+    t = torch.zeros(2)
+    return {
+        'os.system': Call(os.system, touch),
+        'exec': Call(exec, code),
+        'subprocess.Popen': Call(subprocess.Popen, ['touch', str(marker)]),
+        'getattr chain to eval via _rebuild_from_type_v2': Call(
+            torch._tensor._rebuild_from_type_v2, ev, torch.Tensor, (code, ),
+            {}),
+        'getattr __globals__ of an allowed function': Call(
+            Call(getattr, Call(getattr, torch._utils._rebuild_tensor_v2,
+                               '__globals__'), 'get'), 'torch'),
+        'getattr __self__ of an allowed statistic': Call(
+            getattr, Call(getattr, HistoryBuffer, 'mean'), '__globals__'),
+        'getattr __module__ / __init__ of HistoryBuffer': Call(
+            getattr, HistoryBuffer, '__init__'),
+        'getattr on HistoryBuffer.__class__ (type)': Call(
+            getattr, Call(getattr, HistoryBuffer, '__class__'), '__call__'),
+        '_rebuild_from_type_v2 calls os.system': Call(
+            torch._tensor._rebuild_from_type_v2, os.system, torch.Tensor,
+            (touch, ), {}),
+        '_rebuild_parameter with eval as backward hook': Call(
+            torch._utils._rebuild_parameter, t, False, OrderedDict(h=ev)),
+        '_rebuild_parameter_with_state, eval in the state': Call(
+            torch._utils._rebuild_parameter_with_state, t, False,
+            OrderedDict(), {'hook': ev}),
+        '_rebuild_wrapper_subclass of Popen': Call(
+            torch._utils._rebuild_wrapper_subclass, subprocess.Popen,
+            torch.float32, (2, ), (1, ), 0, torch.strided, 'cpu', False),
+        'SETITEM into a module __dict__': SetItems(
+            Call(getattr, torch._utils._rebuild_tensor_v2, '__globals__'),
+            {'_rebuild_parameter': os.system}),
+        'numpy object array holding a call': np.array(
+            [Call(os.system, touch)], dtype=object),
+        'numpy object array of plain data': np.array(['a', 1], dtype=object),
+        'HistoryBuffer state smuggles os.system': Buffer(
+            dict(max_length=3, statistics_methods={'mean': os.system})),
+        'HistoryBuffer state smuggles an allowed function': Buffer(
+            dict(max_length=3, statistics_methods={
+                'mean': torch._tensor._rebuild_from_type_v2})),
+        'HistoryBuffer statistic swapped for another': Buffer(
+            dict(max_length=3, statistics_methods={
+                'mean': HistoryBuffer.max})),
+        'HistoryBuffer with an extra attribute': Buffer(
+            dict(max_length=3, statistics=ev)),
+        'HistoryBuffer called as a function': Call(HistoryBuffer, [1], [1]),
+    }
+
+
+def hostile(tmp_path: Path, name: str, marker: Path, **save) -> Path:
+    path = tmp_path / 'hostile.pth'
+    model = ToyModel()
+    torch.save(dict(meta=dict(payload=attacks(marker)[name]),
+                    state_dict=model.state_dict()), path, **save)
+    return path
+
+
+def toy_cfg(work: Path, **kwargs) -> Config:
+    toy_cfg.runs = getattr(toy_cfg, 'runs', 0) + 1
+    return Config(dict(
+        work_dir=str(work), experiment_name=f'trust{toy_cfg.runs}', model=dict(type='TrustToyModel', **kwargs),
+        train_dataloader=dict(
+            dataset=dict(type='ToyDataset'), batch_size=3, num_workers=0,
+            sampler=dict(type='InfiniteSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        default_hooks=dict(checkpoint=dict(
+            type='AtomicCheckpointHook', interval=2, by_epoch=False)),
+        log_processor=dict(by_epoch=False),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        default_scope=None, launcher='none'))
+
+
+class PretrainedToy(ToyModel):
+
+    def __init__(self, init_cfg=None, **kwargs):
+        super().__init__(**kwargs)
+        self.init_cfg = init_cfg
+
+
+@pytest.fixture(autouse=True)
+def toy_registry():
+    from mmengine.registry import DATASETS
+    from mmengine.testing.runner_test_case import ToyDataset
+    MODELS.register_module('TrustToyModel', module=PretrainedToy, force=True)
+    DATASETS.register_module(module=ToyDataset, force=True)
+    yield
+    MODELS.module_dict.pop('TrustToyModel', None)
+
+
+def route_load_checkpoint(path: Path, work: Path):
+    return _load_checkpoint(str(path), map_location='cpu')
+
+
+def route_load_to_model(path: Path, work: Path):
+    return load_checkpoint(ToyModel(), str(path), map_location='cpu')
+
+
+def route_runner_load_from(path: Path, work: Path):
+    cfg = toy_cfg(work)
+    cfg.load_from = str(path)
+    Runner.from_cfg(cfg).load_or_resume()
+
+
+def route_runner_auto_resume(path: Path, work: Path):
+    work.mkdir(parents=True, exist_ok=True)
+    (work / 'last_checkpoint').write_text(str(path))
+    cfg = toy_cfg(work)
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+
+
+def route_init_cfg_pretrained(path: Path, work: Path):
+    cfg = toy_cfg(work, init_cfg=dict(type='Pretrained',
+                                      checkpoint=str(path)))
+    MODELS.build(cfg.model).init_weights()
+
+
+ROUTES = [route_load_checkpoint, route_load_to_model, route_runner_load_from,
+          route_runner_auto_resume, route_init_cfg_pretrained]
+
+
+@pytest.fixture
+def pristine_statistics():
+    before = dict(HistoryBuffer._statistics_methods)
+    yield
+    assert HistoryBuffer._statistics_methods == before, \
+        'a checkpoint changed HistoryBuffer statistics class-wide'
+
+
+@pytest.mark.parametrize('name', list(attacks(Path('m'))))
+def test_hostile_checkpoint_is_refused_by_every_route(name, tmp_path,
+                                                      monkeypatch,
+                                                      pristine_statistics):
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    marker = tmp_path / 'code_ran'
+    path = hostile(tmp_path, name, marker)
+    for route in ROUTES:
+        with pytest.raises(pickle.UnpicklingError) as err:
+            route(path, tmp_path / route.__name__)
+        assert not marker.exists(), (name, route.__name__)
+        # torch's unpickler wraps mmnc's refusal in its own message
+        assert ('mmnc refused' in str(err.value) or 'Unsupported global'
+                in str(err.value) or 'Weights only load failed'
+                in str(err.value)), (route.__name__, str(err.value)[:500])
+
+
+@pytest.mark.parametrize('save', [dict(_use_new_zipfile_serialization=False),
+                                  dict(pickle_protocol=4)])
+def test_hostile_checkpoint_in_other_formats(save, tmp_path, monkeypatch):
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    marker = tmp_path / 'code_ran'
+    for name in ('os.system',
+                 'getattr chain to eval via _rebuild_from_type_v2'):
+        path = hostile(tmp_path, name, marker, **save)
+        with pytest.raises(pickle.UnpicklingError):
+            _load_checkpoint(str(path), map_location='cpu')
+        assert not marker.exists(), name
+
+
+def test_refusal_names_the_problem_and_the_way_out(tmp_path, monkeypatch):
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    path = hostile(tmp_path, 'getattr __globals__ of an allowed function',
+                   tmp_path / 'm')
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r'__globals__.*TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        _load_checkpoint(str(path))
+    assert issubclass(CheckpointRefused, pickle.UnpicklingError)
+
+
+def test_trusted_file_loads_with_the_users_switch(tmp_path, monkeypatch):
+    marker = tmp_path / 'code_ran'
+    path = hostile(tmp_path, 'os.system', marker)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    _load_checkpoint(str(path))  # the user's explicit opt-in
+    assert marker.exists()
+
+
+def mmengine_checkpoint(path: Path) -> dict:
+    """A checkpoint with what mmengine puts in: message hub (numpy scalars
+    and arrays in HistoryBuffers), numpy meta values, optimizer state."""
+    hub = MessageHub('trust-legit')
+    for i in range(3):
+        hub.update_scalar('train/loss', np.float32(0.5 / (i + 1)))
+        hub.update_scalar('train/lr', 0.1)
+    hub.update_info('iter', np.int64(3))
+    hub.update_info('keep_ckpt_ids', [1, 2])
+    model = ToyModel()
+    optim = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ckpt = dict(meta=dict(epoch=1, iter=3, seed=np.int64(7),
+                          hist=np.arange(4.0), dataset_meta=dict(
+                              classes=('a', 'b'))),
+                state_dict=model.state_dict(), message_hub=hub.state_dict(),
+                optimizer=optim.state_dict())
+    torch.save(ckpt, path)
+    return ckpt
+
+
+def as_numpy1(path: Path) -> None:
+    """Rewrite a checkpoint's numpy 2 names as numpy 1 writes them (the
+    classic environment's checkpoints)."""
+    import zipfile
+    src = zipfile.ZipFile(path)
+    items = [(i, src.read(i)) for i in src.infolist()]
+    src.close()
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst:
+        for info, data in items:
+            if info.filename.endswith('data.pkl'):
+                data = data.replace(b'numpy._core.multiarray',
+                                    b'numpy.core.multiarray')
+            dst.writestr(info, data)
+
+
+@pytest.mark.parametrize('numpy_names', ['own', 'numpy 1'])
+def test_mmengine_checkpoint_loads_by_every_route(numpy_names, tmp_path,
+                                                  pristine_statistics):
+    path = tmp_path / 'legit.pth'
+    ckpt = mmengine_checkpoint(path)
+    if numpy_names == 'numpy 1' and b'numpy._core' in path.read_bytes():
+        as_numpy1(path)
+    got = _load_checkpoint(str(path), map_location='cpu')
+    buf = got['message_hub']['log_scalars']['train/loss']
+    assert type(buf) is HistoryBuffer
+    assert buf.statistics('mean') == pytest.approx(np.mean([.5, .25, .5 / 3]))
+    assert got['meta']['seed'] == 7 and got['meta']['hist'][3] == 3.0
+    for key, value in ckpt['state_dict'].items():
+        assert torch.equal(got['state_dict'][key], value)
+    route_load_to_model(path, tmp_path)
+    route_runner_load_from(path, tmp_path / 'load')
+    route_init_cfg_pretrained(path, tmp_path / 'init')
+
+
+def test_model_zoo_style_checkpoint_loads(tmp_path):
+    path = tmp_path / 'zoo.pth'
+    model = ToyModel()
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(
+        mmcv_version='2.1.0', CLASSES=('cat', 'dog'), config='x = 1',
+        time='Thu Dec  3 2026', env_info='sys.platform: linux')), path)
+    other = ToyModel()
+    load_checkpoint(other, str(path))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 other.state_dict().values()))
+
+
+def test_atomic_checkpoints_train_and_resume(tmp_path):
+    """AtomicCheckpointHook writes, auto-resume reads (message hub and
+    optimizer included) through the restricted loader."""
+    work = tmp_path / 'work'
+    cfg = toy_cfg(work)
+    cfg.train_cfg.max_iters = 2
+    Runner.from_cfg(copy.deepcopy(cfg)).train()
+    cfg.train_cfg.max_iters = 4
+    cfg.resume = True
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 4
+    assert (work / 'iter_4.pth').is_file()
+
+
+def test_checkpoint_of_the_other_environment_loads(tmp_path):
+    """A checkpoint written by the other supported environment's Python
+    (when it is set up beside this one)."""
+    this = Path(sys.prefix).name
+    other = ROOT / ('.venv' if this == '.venv-classic' else '.venv-classic')
+    python = other / 'bin' / 'python'
+    if not python.is_file():
+        pytest.skip(f'{other} is not set up')
+    path = tmp_path / 'other.pth'
+    code = ('import sys, numpy as np, torch; from mmengine.logging import '
+            'MessageHub; h = MessageHub("o"); h.update_scalar("loss", '
+            'np.float32(1)); torch.save(dict(message_hub=h.state_dict(), '
+            'meta=dict(s=np.int64(2)), state_dict=dict(w=torch.ones(2))), '
+            'sys.argv[1])')
+    subprocess.run([str(python), '-c', code, str(path)], check=True,
+                   env=dict(os.environ, PYTHONPATH=''))
+    got = _load_checkpoint(str(path))
+    assert got['message_hub']['log_scalars']['loss'].current() == 1.0
+
+
+@pytest.fixture(scope='module')
+def digits(tmp_path_factory) -> list:
+    root = tmp_path_factory.mktemp('digits')
+    make_digits(root, n_train=32, n_test=16)
+    return data_root_options(root)
+
+
+@pytest.mark.parametrize('name', [
+    'getattr chain to eval via _rebuild_from_type_v2',
+    'HistoryBuffer state smuggles an allowed function'])
+def test_hostile_checkpoint_through_the_tools(name, digits, tmp_path):
+    """tools/test.py CONFIG CKPT and tools/train.py --resume refuse it."""
+    marker = tmp_path / 'code_ran'
+    path = hostile(tmp_path, name, marker)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    test = run_tool('tools/test.py', DIGITS, path, '--work-dir',
+                    tmp_path / 'test', '--cfg-options', *digits, ok=False,
+                    env=env)
+    assert 'mmnc refused' in test.stdout or 'Unsupported global' in \
+        test.stdout, test.stdout[-3000:]
+    work = tmp_path / 'train'
+    work.mkdir()
+    (work / 'last_checkpoint').write_text(str(path))
+    train = run_tool('tools/train.py', DIGITS, '--resume', '--work-dir', work,
+                     '--cfg-options', *digits, ok=False, env=env)
+    assert 'mmnc refused' in train.stdout or 'Unsupported global' in \
+        train.stdout, train.stdout[-3000:]
+    assert not marker.exists()
+
+
+def newest_log(work: Path) -> str:
+    return sorted(work.glob('*/*.log'))[-1].read_text()
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'zeroed'])
+def test_damaged_newest_checkpoint_resumes_from_the_one_before(
+        damage, tmp_path):
+    """--resume (auto) with the newest checkpoint cut short or overwritten:
+    AtomicCheckpointHook names it and the run resumes from the one before;
+    upstream's CheckpointHook (the control) fails on it."""
+    work = tmp_path / 'work'
+    cfg = toy_cfg(work)
+    Runner.from_cfg(copy.deepcopy(cfg)).train()  # iter_2.pth, iter_4.pth
+    newest = work / 'iter_4.pth'
+    data = bytearray(newest.read_bytes())
+    if damage == 'truncated':
+        data = data[:len(data) // 2]
+    else:
+        data[len(data) // 3:len(data) // 3 + 64] = bytes(64)
+    newest.write_bytes(bytes(data))
+    assert (work / 'last_checkpoint').read_text() == str(newest)
+
+    control = copy.deepcopy(cfg)
+    control.default_hooks.checkpoint.type = 'CheckpointHook'
+    control.resume = True
+    with pytest.raises(Exception):  # upstream: torch's reader fails
+        Runner.from_cfg(control).train()
+
+    cfg.resume = True
+    cfg.train_cfg.max_iters = 6
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = newest_log(work)
+    assert f'checkpoint {newest} cannot be read' in log
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert runner.iter == 6
+    assert _load_checkpoint(str(work / 'iter_6.pth'))['meta']['iter'] == 6
+
+
+def test_damaged_only_checkpoint_is_not_silently_ignored(tmp_path):
+    work = tmp_path / 'work'
+    cfg = toy_cfg(work)
+    cfg.train_cfg.max_iters = 2
+    Runner.from_cfg(copy.deepcopy(cfg)).train()
+    (work / 'iter_2.pth').write_bytes(b'PK\x03\x04 cut')
+    cfg.resume = True
+    with pytest.raises(Exception):
+        Runner.from_cfg(cfg).train()
+    assert 'no other checkpoint' in newest_log(work)
