@@ -143,7 +143,7 @@ def test_mim_run_train_test_and_search(installed):
     assert (user / 'w' / 'epoch_1.pth').is_file()
     # a config of the user's that inherits it
     out = run(*mim, 'test', 'mmnc', 'my_digits.py', '--checkpoint',
-              'w/epoch_1.pth', '--work-dir', 'w', cwd=user, env=env)
+              'w/epoch_1.pth', '--work-dir', 'w_test', cwd=user, env=env)
     assert 'accuracy/top1' in out
     out = run(*mim, 'search', 'mmnc', cwd=user, env=env)
     for name in ('faster-rcnn_r101-caffe-c4-nc_1x_coco',
