@@ -1,7 +1,43 @@
+import os
+import os.path as osp
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 version = {}
 exec(open('mmnc/version.py').read(), version)
+
+ROOT = osp.dirname(osp.abspath(__file__))
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+REPO_ONLY = ('setup_env.sh', 'cxx20.sh')  # make a clone's environments
+
+
+class BuildPy(build_py):
+    """Also put the configs, tools and model index into ``mmnc/.mim``, where
+    mim and mmengine look for an OpenMMLab package's (as mmdet's setup.py
+    does): copied into the wheel; symlinked into the source tree for an
+    editable install (``mmnc/.mim`` is not committed)."""
+
+    def run(self) -> None:
+        super().run()
+        editable = getattr(self, 'editable_mode', False)
+        mim = osp.join(ROOT if editable else self.build_lib, 'mmnc', '.mim')
+        os.makedirs(mim, exist_ok=True)
+        for name in MIM_FILES:
+            src, dst = osp.join(ROOT, name), osp.join(mim, name)
+            if osp.islink(dst) or osp.isfile(dst):
+                os.remove(dst)
+            elif osp.isdir(dst):
+                shutil.rmtree(dst)
+            if editable:
+                os.symlink(osp.relpath(src, mim), dst)
+            elif osp.isdir(src):
+                shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
+                    '__pycache__', '*.pyc', *REPO_ONLY))
+            else:
+                shutil.copyfile(src, dst)
+
 
 # The ranges CI proves: both ends are the two environments .ci/run tests
 # (classic: Python 3.10, torch 2.1.2, numpy 1.26; pinned: Python 3.11,
@@ -15,6 +51,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmnc', 'mmnc.*']),
+    cmdclass={'build_py': BuildPy},
     python_requires='>=3.10,<3.12',
     install_requires=[
         'torch>=2.1.2,<=2.14.1', 'numpy>=1.26,<2.4', 'mmengine==0.10.7',

@@ -33,7 +33,7 @@ verify() {
   "$PY" - <<'PY'
 import importlib, sys
 for name in ('mmcv._ext', 'mmcv.ops', 'mmdet.models', 'mmseg.models',
-             'mmpretrain.models', 'mmnc', 'onnx', 'onnxruntime'):
+             'mmpretrain.models', 'mmnc', 'onnx', 'onnxruntime', 'mim'):
     try:
         importlib.import_module(name)
     except Exception as e:  # report which import broke and why
@@ -43,7 +43,8 @@ PY
 
 fingerprint() {
   cat requirements/build.txt "requirements/$ENV_NAME.txt" \
-    requirements/runtime.txt requirements/tests.txt requirements/deploy.txt setup.py \
+    requirements/runtime.txt requirements/tests.txt requirements/deploy.txt \
+    requirements/mim.txt setup.py \
     tools/setup_env.sh | sha1sum | cut -c1-16
 }
 
@@ -101,9 +102,10 @@ if ! mmcv_ok; then
   fi
 fi
 
-step "5/6 mmdet, mmsegmentation, mmpretrain, test and deploy tools (onnx, onnxruntime)"
+step "5/6 mmdet, mmsegmentation, mmpretrain, test and deploy tools (onnx, onnxruntime), mim"
 pip_q install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt \
   -c "requirements/$ENV_NAME.txt" || fail "installing mmdet/mmseg/mmpretrain and deploy tools"
+pip_q install --no-deps -r requirements/mim.txt || fail "installing mim (requirements/mim.txt)"
 step "6/6 mmnc (editable)"
 pip_q install --no-deps --no-build-isolation -e . || fail "pip install -e ."
 

@@ -8,12 +8,14 @@ from typing import List, Sequence
 import torch.nn as nn
 
 from mmnc.layers import add_plugins, init_unreached, split_plugins
+from mmnc.models.drop_in import DropIn
 
 
-class MobileNetV2Plugins:
+class MobileNetV2Plugins(DropIn):
     """A MobileNet-v2 (stages ``layer1`` ... ``layer7``) with plugins.
 
-    The network, its arguments, parameter names and checkpoints are the
+    The network, its arguments (positional too: a drop-in,
+    :mod:`mmnc.models.drop_in`), parameter names and checkpoints are the
     toolbox's (3.50M parameters with mmpretrain's 1000-class head); plugins
     are added to them. ``plugins`` follows mmdet's ``ResNet`` convention
     (``stages`` has one bool per stage). Positions:

@@ -9,21 +9,27 @@ Mixins that, put before an upstream class, give it what upstream lacks:
   have (mmseg's ResNeXt builds them for ``planes`` instead of the grouped
   width), and chained at each position (mmseg's ``forward_plugin`` gives
   every plugin the block's input and keeps the last output);
-- :class:`ResNetPlugins`: the host, which checks ``plugins`` against the
-  positions its blocks have before building, and gives its blocks the
-  zero-init of the last BN that upstream gives only to its own classes.
+- :class:`ResNetPlugins`: the host, which takes upstream's arguments (a
+  drop-in, :mod:`.drop_in`), checks ``plugins`` against the positions its
+  blocks have before building, and gives its blocks the zero-init of the
+  last BN that upstream gives only to its own classes;
+- :func:`plugin_hosts`: the hosts of one toolbox (``mmnc.ResNet``, ...),
+  made of the above and its classes, one description for mmdet and mmseg.
 
 Upstream's module and parameter names are kept, so upstream checkpoints load
 (missing keys: the plugins') and, with no plugins, a seeded build and
 ``init_weights()`` give upstream's weights exactly.
 """
 import copy
+from types import ModuleType
 from typing import Dict, List, Sequence
 
 import torch
 import torch.utils.checkpoint as cp
 
 from mmnc.layers import add_plugins, check_plugins, init_unreached
+from mmnc.models.drop_in import DropIn
+from mmnc.registry import register_host
 
 
 def with_blocks(arch_settings: dict, blocks: Dict[type, type]) -> dict:
@@ -118,23 +124,25 @@ class BasicBlockPlugins:
         return self.relu(out)
 
 
-class ResNetPlugins:
+class ResNetPlugins(DropIn):
     """An mmdet/mmseg ResNet whose ``arch_settings`` hold plugin-capable
-    blocks: checks ``plugins`` before building and keeps upstream's
+    blocks: upstream's arguments (a drop-in, :mod:`.drop_in`); checks
+    ``plugins`` before building and keeps upstream's
     ``zero_init_residual``."""
 
-    def __init__(self, **kwargs):
-        depth = kwargs.get('depth')
+    def __init__(self, *args, **kwargs):
+        named = self.upstream_arguments(args, kwargs)
+        depth = named.get('depth')
         setting = self.arch_settings.get(depth)
         if setting is not None:  # else upstream says "invalid depth"
             block = setting[0]
             check_plugins(
-                kwargs.get('plugins'), block.plugin_positions,
-                kwargs.get('num_stages', 4),
+                named.get('plugins'), block.plugin_positions,
+                named.get('num_stages', 4),
                 f'mmnc.{type(self).__name__}-{depth} '
                 f'({block.__bases__[-1].__name__}s)')
-        super().__init__(**kwargs)
-        self._init_last_norms(kwargs)
+        super().__init__(*args, **kwargs)
+        self._init_last_norms(named)
 
     def _init_last_norms(self, kwargs: dict) -> None:
         """Upstream gives its blocks a zero-init of their last BN when no
@@ -153,3 +161,59 @@ class ResNetPlugins:
     def init_weights(self) -> None:
         super().init_weights()
         init_unreached(self)
+
+
+def plugin_hosts(scope: str, resnet: ModuleType, resnext: ModuleType,
+                 names: Sequence[str], module: str) -> Dict[str, type]:
+    """The plugin-capable ResNets of an mmdet-style toolbox, registered as
+    ``mmnc.<name>`` for ``scope``.
+
+    Args:
+        scope (str): 'mmdet' or 'mmseg'.
+        resnet (module): The toolbox's ``models.backbones.resnet``.
+        resnext (module): The toolbox's ``models.backbones.resnext``.
+        names (Sequence[str]): The hosts, upstream's class names
+            ('ResNet', 'ResNetV1c', 'ResNetV1d', 'ResNeXt').
+        module (str): The module the classes belong to (``__name__``).
+
+    Returns:
+        dict: The hosts by name, and their blocks ('BasicBlock',
+        'Bottleneck', 'ResNeXtBottleneck').
+    """
+
+    def make(name: str, bases: tuple, doc: str, **attrs) -> type:
+        return type(name, bases, dict(__module__=module, __qualname__=name,
+                                      __doc__=doc, **attrs))
+
+    blocks = {
+        resnet.BasicBlock: make(
+            'BasicBlock', (BasicBlockPlugins, resnet.BasicBlock),
+            f"{scope}'s ``BasicBlock`` with plugins after conv1 and conv2."),
+        resnet.Bottleneck: make(
+            'Bottleneck', (BottleneckPlugins, resnet.Bottleneck),
+            f"{scope}'s ``Bottleneck`` with plugins, chained."),
+    }
+    resnext_block = make(
+        'ResNeXtBottleneck', (BottleneckPlugins, resnext.Bottleneck),
+        f"{scope}'s ResNeXt ``Bottleneck`` with plugins for the grouped "
+        'width, chained.', zero_init_norm=None)  # upstream does not either
+    hosts = {block.__name__: block for block in blocks.values()}
+    hosts['ResNeXtBottleneck'] = resnext_block
+    for name in names:
+        if name == 'ResNeXt':
+            upstream = resnext.ResNeXt
+            settings = with_blocks(upstream.arch_settings,
+                                   {resnext.Bottleneck: resnext_block})
+        else:
+            upstream = getattr(resnet, name)
+            settings = with_blocks(upstream.arch_settings, blocks)
+        hosts[name] = register_host(scope)(make(
+            name, (ResNetPlugins, upstream),
+            f"{scope}'s ``{name}`` whose blocks all take plugins "
+            f"(``type='mmnc.{name}'``): upstream's arguments, plus "
+            "``plugins`` as upstream's ResNet takes them, "
+            "``dict(cfg=..., stages=(bool, ...), position=...)`` with "
+            "position 'after_conv1', 'after_conv2' and, in Bottlenecks, "
+            "'after_conv3'.",
+            arch_settings=settings))
+    return hosts

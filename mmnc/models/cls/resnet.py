@@ -21,6 +21,7 @@ from mmpretrain.models.backbones import seresnet as _seresnet
 from mmpretrain.models.backbones import seresnext as _seresnext
 
 from mmnc.layers import add_plugins, init_unreached, split_plugins
+from mmnc.models.drop_in import DropIn
 from mmnc.registry import register_host
 
 StagePlugins = Dict[str, List[dict]]
@@ -142,18 +143,22 @@ def with_blocks(arch_settings: dict) -> dict:
             for depth, (block, stage_blocks) in arch_settings.items()}
 
 
-class _ResNetPlugins:
-    """A host: checks ``plugins`` and hands each stage's to its blocks."""
+class _ResNetPlugins(DropIn):
+    """A host with upstream's arguments plus ``plugins`` (a drop-in,
+    :mod:`mmnc.models.drop_in`): checks ``plugins`` and hands each stage's
+    to its blocks."""
 
-    def __init__(self, depth: int, plugins: Sequence[dict] | None = None,
+    def __init__(self, *args, plugins: Sequence[dict] | None = None,
                  **kwargs):
+        named = self.upstream_arguments(args, kwargs)
+        depth = named.get('depth')
         setting = self.arch_settings.get(depth)
         positions = setting[0].plugin_positions if setting else ()
         self._stage_plugins = split_plugins(
-            plugins if setting else None, kwargs.get('num_stages', 4),
+            plugins if setting else None, named.get('num_stages', 4),
             positions, f'mmnc.{type(self).__name__}-{depth}')
         self.plugins = plugins
-        super().__init__(depth=depth, **kwargs)  # "invalid depth" there
+        super().__init__(*args, **kwargs)  # "invalid depth" there
 
     def make_res_layer(self, **kwargs) -> nn.Sequential:
         plugins = self._stage_plugins[len(self.res_layers)]

@@ -7,10 +7,11 @@ from mmdet.models.roi_heads.shared_heads import ResLayer
 from mmengine.registry import MODELS
 
 from mmnc.layers import check_plugin_type, split_plugins
+from mmnc.models.drop_in import DropIn
 
 
 @MODELS.register_module()
-class PluginResLayer(ResLayer):
+class PluginResLayer(DropIn, ResLayer):
     """mmdet's ``ResLayer`` shared head plus ``plugins``, as ResNet takes them.
 
     mmdet's shared head takes ``dcn`` but not ``plugins`` (mmdet#1031). This
@@ -18,7 +19,8 @@ class PluginResLayer(ResLayer):
     ``stages`` flag for this head's ``stage`` is set (or it has no
     ``stages``), at ``position`` 'after_conv1', 'after_conv2' or
     'after_conv3' of every Bottleneck. Parameter names equal mmdet's, so the
-    same pretrained checkpoints load.
+    same pretrained checkpoints load. A drop-in (:mod:`mmnc.models.drop_in`):
+    mmdet's arguments, positional too, plus ``plugins`` and ``base_channels``.
 
     Args:
         plugins (list[dict], optional): As in
@@ -32,14 +34,16 @@ class PluginResLayer(ResLayer):
             :class:`mmdet.models.roi_heads.shared_heads.ResLayer`.
     """
 
+    drop_in_extras = dict(plugins=None, base_channels=64)
+
     def __init__(self, *args, plugins: List[dict] | None = None,
                  base_channels: int = 64, **kwargs):
+        depth = self.upstream_arguments(args, kwargs)['depth']
         super().__init__(*args, **kwargs)
         self.plugins = self._stage_plugins(plugins or [])
         if not self.plugins and base_channels == 64:
             return
         # Rebuild the stage, mirroring ResLayer.__init__.
-        depth = kwargs.get('depth', args[0] if args else None)
         block, stage_blocks = ResNet.arch_settings[depth]
         first = getattr(self, f'layer{self.stage + 1}')[0]
         planes = base_channels * 2**self.stage
