@@ -1,0 +1,232 @@
+"""Differences between variants with 95% intervals over test images and seeds.
+
+A variant's score varies with the seed (data order, initialisation) and
+with the test images (another test set of the same kind gives another
+score). The interval of a difference accounts for both by a paired
+bootstrap (Koehn 2004; Efron & Tibshirani 1993, percentile interval):
+
+* images: every replicate draws the test images with replacement, the same
+  draw for every run of both variants, and recomputes each run's metric
+  exactly on it (from ``per_image.npz``, :mod:`mmnc.evaluation.per_image`);
+* seeds: runs of the two variants with the same seed (same data order and
+  pretrained trunk) are paired; each replicate draws the seed pairs with
+  replacement and averages their differences. Their spread around the mean
+  is scaled by ``sqrt(n / (n - 1))`` (the bootstrap's variance is short by
+  that factor). Runs without a partner of the same seed are left out; with
+  no pair at all, each variant's seeds are drawn on their own (unpaired).
+  With one seed (pair) the seed noise is unknown and not counted.
+
+The difference is *resolved* when its interval leaves out zero.
+"""
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+N_BOOT = 1000
+LEVEL = 0.95
+
+
+@dataclass
+class PerImage:
+    """One test run's ``per_image.npz``: task, image ids, arrays."""
+
+    task: str
+    ids: np.ndarray
+    arrays: Dict[str, np.ndarray]
+
+
+def load(path: Path) -> PerImage:
+    """Read a ``per_image.npz`` (no pickled objects are loaded)."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return PerImage(str(arrays.pop('task')), arrays.pop('ids'), arrays)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Per-class ratios, NaN where ``den`` is 0, NaN-mean over classes, %."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.nanmean(num / np.where(den == 0, np.nan, den), -1) * 100
+
+
+def coco_ap(a: Dict[str, np.ndarray], w: np.ndarray,
+            thrs: slice | int = slice(None)) -> float:
+    """COCO box AP (area 'all', 100 detections) of the images weighted by
+    ``w`` (how often each is drawn), as pycocotools' ``accumulate`` and
+    ``summarize`` compute it from the per-image matches, in %."""
+    rec_thrs = np.linspace(0, 1, 101)
+    keep = w[a['det_image']] > 0
+    reps = w[a['det_image'][keep]]
+    match = np.repeat(a['det_match'][keep][:, thrs], reps, 0)  # [D, T]
+    ignore = np.repeat(a['det_ignore'][keep][:, thrs], reps, 0)
+    score, cat = (np.repeat(a[k][keep], reps) for k in ('det_score',
+                                                         'det_cat'))
+    npig = w @ a['gt_count']
+    aps = []
+    for k in np.flatnonzero(npig):
+        mine = np.flatnonzero(cat == k)
+        order = mine[np.argsort(-score[mine], kind='mergesort')]
+        m, ig = match[order].T, ignore[order].T  # [T, D]
+        tp = np.cumsum(m & ~ig, 1).astype(float)
+        fp = np.cumsum(~m & ~ig, 1).astype(float)
+        for tp_t, fp_t in zip(tp, fp):
+            rc = tp_t / npig[k]
+            pr = np.maximum.accumulate(
+                (tp_t / (fp_t + tp_t + np.spacing(1)))[::-1])[::-1]
+            q = np.zeros(len(rec_thrs))
+            inds = np.searchsorted(rc, rec_thrs, side='left')
+            q[inds < len(pr)] = pr[inds[inds < len(pr)]]
+            aps.append(q.mean())
+    return float(np.mean(aps)) * 100 if aps else math.nan
+
+
+def metric_fn(run: PerImage, key: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``f(W) -> [B]``: the metric ``key`` (in %) of ``run`` on each row of
+    image weights ``W`` [B, N] (ones: the whole test set).
+
+    Raises:
+        KeyError: The run's per-image results cannot give ``key``.
+    """
+    a = run.arrays
+    if run.task == 'cls' and key.startswith('accuracy/top'):
+        k = list(a['topk']).index(int(key[len('accuracy/top'):]))
+        correct = a['correct'][:, k].astype(float)
+        return lambda w: w @ correct / w.sum(1) * 100
+    if run.task == 'seg' and key in ('mIoU', 'mAcc'):
+        den = 1 if key == 'mIoU' else 3
+        return lambda w: _ratio(*np.einsum('bn,nac->abc', w, a['areas'])[
+            [0, den]])
+    if run.task == 'det' and key.startswith('coco/bbox_mAP'):
+        thrs = {'coco/bbox_mAP': slice(None), 'coco/bbox_mAP_50': slice(
+            0, 1), 'coco/bbox_mAP_75': slice(5, 6)}[key]
+        return lambda w: np.array([coco_ap(a, row.astype(np.int64), thrs)
+                                   for row in w])
+    raise KeyError(f'no {key} from per-image results of a {run.task} test')
+
+
+@dataclass
+class Interval:
+    """A point estimate, its interval, and how it was made."""
+
+    mean: float
+    low: float
+    high: float
+    seeds: str  # e.g. '3 paired seeds', 'unpaired 2 vs 3 seeds'
+    images: int
+
+    @property
+    def resolved(self) -> bool:
+        return not self.low <= 0 <= self.high
+
+    def text(self, sign: str = '+') -> str:
+        """``+1.95 [-0.80, +4.70]``."""
+        return (f'{self.mean:{sign}.2f} [{self.low:{sign}.2f}, '
+                f'{self.high:{sign}.2f}]')
+
+
+def _seed_draws(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[B]: per replicate, the mean of ``values`` [n_seeds, B] over seeds
+    drawn with replacement, spread scaled by ``sqrt(n / (n - 1))``."""
+    n, b = values.shape
+    if n == 1:
+        return values[0]
+    mean = values.mean(0)
+    drawn = values[rng.integers(n, size=(n, b)), np.arange(b)].mean(0)
+    return mean + math.sqrt(n / (n - 1)) * (drawn - mean)
+
+
+def _common(runs: Sequence[PerImage]) -> np.ndarray:
+    ids = runs[0].ids
+    for r in runs[1:]:
+        ids = np.intersect1d(ids, r.ids)
+    return ids
+
+
+def _values(runs: Sequence[PerImage], key: str, ids: np.ndarray,
+            draws: np.ndarray) -> np.ndarray:
+    """[n_runs, B + 1]: each run's metric on the image draws (rows of
+    counts over ``ids``) and, last, on all of ``ids``."""
+    counts = np.vstack([draws, np.ones(len(ids), np.int64)])
+    out = []
+    for r in runs:
+        w = np.zeros((len(counts), len(r.ids)), np.int64)
+        w[:, np.searchsorted(r.ids, ids)] = counts
+        out.append(metric_fn(r, key)(w))
+    return np.array(out, float)
+
+
+def _image_draws(n: int, n_boot: int, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """[n_boot, n]: how often each image is drawn, per replicate."""
+    picks = rng.integers(n, size=(n_boot, n))
+    return np.stack([np.bincount(p, minlength=n) for p in picks])
+
+
+def _interval(point: float, draws: np.ndarray, seeds: str, images: int,
+              level: float) -> Interval:
+    low, high = np.nanpercentile(draws, [50 * (1 - level),
+                                         50 * (1 + level)])
+    return Interval(point, float(low), float(high), seeds, images)
+
+
+def variant_interval(runs: Dict[object, PerImage], key: str,
+                     n_boot: int = N_BOOT, level: float = LEVEL,
+                     seed: int = 0) -> Interval:
+    """A variant's mean metric over its runs (by seed) with its interval."""
+    rng = np.random.default_rng(seed)
+    listed = list(runs.values())
+    ids = _common(listed)
+    vals = _values(listed, key, ids, _image_draws(len(ids), n_boot, rng))
+    return _interval(float(vals[:, -1].mean()),
+                     _seed_draws(vals[:, :-1], rng),
+                     f'{len(listed)} seed' + 's' * (len(listed) > 1),
+                     len(ids), level)
+
+
+def paired_difference(b: Dict[object, PerImage], a: Dict[object, PerImage],
+                      key: str, n_boot: int = N_BOOT, level: float = LEVEL,
+                      seed: int = 0) -> Interval:
+    """Mean of ``key`` in ``b`` minus in ``a`` with its interval.
+
+    Args:
+        b: Per-image results of one variant's runs, by seed (None: unknown).
+        a: Those of the variant it is compared with.
+        key: A metric key, e.g. ``'accuracy/top1'``, ``'mIoU'``,
+            ``'coco/bbox_mAP'``.
+        n_boot: Bootstrap replicates. Default: 1000.
+        level: Coverage of the interval. Default: 0.95.
+        seed: Of the random draws (the interval is reproducible).
+
+    Returns:
+        Interval: The difference on the images all runs were tested on.
+    """
+    rng = np.random.default_rng(seed)
+    pairs = sorted((s for s in set(a) & set(b) if s is not None), key=str)
+    left_a = [a[s] for s in pairs] or list(a.values())
+    left_b = [b[s] for s in pairs] or list(b.values())
+    ids = _common(left_a + left_b)
+    draws = _image_draws(len(ids), n_boot, rng)
+    va, vb = (_values(r, key, ids, draws) for r in (left_a, left_b))
+    point = float(vb[:, -1].mean() - va[:, -1].mean())
+    if pairs:
+        diff = _seed_draws(vb[:, :-1] - va[:, :-1], rng)
+        seeds = f'{len(pairs)} paired seed' + 's' * (len(pairs) > 1)
+    else:
+        diff = _seed_draws(vb[:, :-1], rng) - _seed_draws(va[:, :-1], rng)
+        seeds = f'unpaired: {len(left_b)} vs {len(left_a)} seeds'
+    return _interval(point, diff, seeds, len(ids), level)
+
+
+def verdict(name: str, d: Interval) -> str:
+    """``+NC vs +SE: +1.95 [-0.80, +4.70], not resolved (...)``."""
+    one = ' (1 seed: seed noise not counted)' if d.seeds.startswith(
+        ('1 ', 'unpaired: 1 vs 1')) else ''
+    word = 'resolved' if d.resolved else 'not resolved'
+    return f'{name}: {d.text()}, {word} ({d.seeds}, {d.images} images){one}'
+
+
+COMPARISONS: List[Tuple[str, str]] = [
+    ('+SE', 'baseline'), ('+NC', 'baseline'), ('+Convs', 'baseline'),
+    ('+NC', '+SE'), ('+NC', '+Convs')]
