@@ -201,36 +201,49 @@ def coco_json(path: Path, images: list, rng: np.random.Generator) -> list:
 
 
 def test_detection_exact(tmp_path):
+    """On a subset, and on a bootstrap draw (a repeated image counts as a
+    copy of itself, with the same boxes: as CocoMetric on the copies)."""
     from mmdet.evaluation import CocoMetric
     rng = np.random.default_rng(5)
     images = list(range(1, 13))
     boxes = coco_json(tmp_path / 'all.json', images, rng)
-    samples = []
-    for img in images:  # noisy copies of the truth and some false boxes
+    samples = {}
+    for img in images:  # noisy copies of the truth and a false box
         mine = [(c, b) for i, c, b in boxes if i == img]
         xyxy = [[x + rng.normal(0, 2), y + rng.normal(0, 2),
                  x + w + rng.normal(0, 2), y + h + rng.normal(0, 2)]
                 for _, (x, y, w, h) in mine] + [[1, 1, 9, 9]]
         labels = [c - 1 for c, _ in mine] + [0]
-        samples.append(dict(img_id=img, pred_instances=dict(
-            bboxes=torch.tensor(xyxy), scores=torch.from_numpy(
-                rng.random(len(xyxy))), labels=torch.tensor(labels))))
+        samples[img] = dict(img_id=img, ori_shape=(64, 64),
+                            pred_instances=dict(
+                                bboxes=torch.tensor(xyxy),
+                                scores=torch.from_numpy(rng.random(
+                                    len(xyxy))),
+                                labels=torch.tensor(labels)))
     meta = dict(classes=('a', 'b'))
     metric = PerImageResults(str(tmp_path / 'p.npz'),
                              ann_file=str(tmp_path / 'all.json'))
     metric.dataset_meta = meta
-    run = written(metric, samples, tmp_path / 'p.npz')
-    for subset in (images, [2, 3, 5, 8, 11]):
-        sub = json.loads((tmp_path / 'all.json').read_text())
-        sub['images'] = [i for i in sub['images'] if i['id'] in subset]
-        sub['annotations'] = [a for a in sub['annotations']
-                              if a['image_id'] in subset]
-        (tmp_path / 'sub.json').write_text(json.dumps(sub))
-        coco = CocoMetric(ann_file=str(tmp_path / 'sub.json'))
+    run = written(metric, list(samples.values()), tmp_path / 'p.npz')
+    full = json.loads((tmp_path / 'all.json').read_text())
+    for draw in (images, [2, 3, 5, 8, 11], [2, 2, 3, 7, 7, 7, 11]):
+        copy = dict(full, images=[], annotations=[])
+        for new, img in enumerate(draw, 100):
+            copy['images'].append(dict(id=new, width=64, height=64,
+                                       file_name=f'{new}.jpg'))
+            for a in full['annotations']:
+                if a['image_id'] == img:
+                    copy['annotations'].append(dict(
+                        a, image_id=new, id=len(copy['annotations']) + 1))
+        (tmp_path / 'draw.json').write_text(json.dumps(copy))
+        coco = CocoMetric(ann_file=str(tmp_path / 'draw.json'))
         coco.dataset_meta = meta
-        coco.process({}, [s for s in samples if s['img_id'] in subset])
-        want = coco.evaluate(len(subset))
-        w = np.isin(run.ids, subset)[None].astype(np.int64)
+        coco.process({}, [dict(samples[img], img_id=new)
+                          for new, img in enumerate(draw, 100)])
+        want = coco.evaluate(len(draw))
+        w = np.bincount(np.searchsorted(run.ids, draw),
+                        minlength=len(run.ids))[None]
         for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50'):  # rounded to 3
+            assert 0 < want[key] < 1
             assert ps.metric_fn(run, key)(w)[0] == pytest.approx(
                 want[key] * 100, abs=0.05)
