@@ -144,6 +144,13 @@ def _common(runs: Sequence[PerImage]) -> np.ndarray:
     return ids
 
 
+def _image_draws(n: int, n_boot: int, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """[n_boot, n]: how often each image is drawn, per replicate."""
+    picks = rng.integers(n, size=(n_boot, n))
+    return np.stack([np.bincount(p, minlength=n) for p in picks])
+
+
 def _values(runs: Sequence[PerImage], key: str, ids: np.ndarray,
             draws: np.ndarray) -> np.ndarray:
     """[n_runs, B + 1]: each run's metric on the image draws (rows of
@@ -157,11 +164,43 @@ def _values(runs: Sequence[PerImage], key: str, ids: np.ndarray,
     return np.array(out, float)
 
 
-def _image_draws(n: int, n_boot: int, rng: np.random.Generator
-                 ) -> np.ndarray:
-    """[n_boot, n]: how often each image is drawn, per replicate."""
-    picks = rng.integers(n, size=(n_boot, n))
-    return np.stack([np.bincount(p, minlength=n) for p in picks])
+Values = Dict[object, np.ndarray]  # seed -> [B + 1], the last: all images
+
+
+def bootstrap_values(groups: Dict[str, Dict[object, PerImage]], key: str,
+                     n_boot: int = N_BOOT, seed: int = 0
+                     ) -> Tuple[Dict[str, Values], int]:
+    """Every run's metric on the same ``n_boot`` draws of the images that
+    all runs of all groups were tested on.
+
+    Args:
+        groups: Per-image results by variant, then by seed (None or any
+            key no other variant has: no seed to pair with).
+        key: A metric key, e.g. ``'accuracy/top1'``, ``'mIoU'``,
+            ``'coco/bbox_mAP'``.
+        n_boot: Bootstrap replicates. Default: 1000.
+        seed: Of the draws (the result is reproducible).
+
+    Returns:
+        tuple: ``{variant: {seed: [n_boot + 1]}}`` (the last value: on all
+        the images), and the number of images.
+    """
+    runs = [r for g in groups.values() for r in g.values()]
+    ids = _common(runs)
+    draws = _image_draws(len(ids), n_boot, np.random.default_rng(seed))
+    return {v: dict(zip(g, _values(list(g.values()), key, ids, draws)))
+            for v, g in groups.items()}, len(ids)
+
+
+def _seed_draws(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[B]: per replicate, the mean of ``values`` [n_seeds, B] over seeds
+    drawn with replacement, spread scaled by ``sqrt(n / (n - 1))``."""
+    n, b = values.shape
+    if n == 1:
+        return values[0]
+    mean = values.mean(0)
+    drawn = values[rng.integers(n, size=(n, b)), np.arange(b)].mean(0)
+    return mean + math.sqrt(n / (n - 1)) * (drawn - mean)
 
 
 def _interval(point: float, draws: np.ndarray, seeds: str, images: int,
@@ -171,52 +210,49 @@ def _interval(point: float, draws: np.ndarray, seeds: str, images: int,
     return Interval(point, float(low), float(high), seeds, images)
 
 
-def variant_interval(runs: Dict[object, PerImage], key: str,
-                     n_boot: int = N_BOOT, level: float = LEVEL,
-                     seed: int = 0) -> Interval:
-    """A variant's mean metric over its runs (by seed) with its interval."""
-    rng = np.random.default_rng(seed)
-    listed = list(runs.values())
-    ids = _common(listed)
-    vals = _values(listed, key, ids, _image_draws(len(ids), n_boot, rng))
-    return _interval(float(vals[:, -1].mean()),
-                     _seed_draws(vals[:, :-1], rng),
-                     f'{len(listed)} seed' + 's' * (len(listed) > 1),
-                     len(ids), level)
+def mean_interval(values: Values, images: int, level: float = LEVEL,
+                  seed: int = 0) -> Interval:
+    """A variant's mean over its seeds with its interval."""
+    vals = np.array(list(values.values()))
+    n = len(vals)
+    return _interval(float(vals[:, -1].mean()), _seed_draws(
+        vals[:, :-1], np.random.default_rng(seed)),
+        f'{n} seed' + 's' * (n > 1), images, level)
 
 
-def paired_difference(b: Dict[object, PerImage], a: Dict[object, PerImage],
-                      key: str, n_boot: int = N_BOOT, level: float = LEVEL,
-                      seed: int = 0) -> Interval:
-    """Mean of ``key`` in ``b`` minus in ``a`` with its interval.
-
-    Args:
-        b: Per-image results of one variant's runs, by seed (None: unknown).
-        a: Those of the variant it is compared with.
-        key: A metric key, e.g. ``'accuracy/top1'``, ``'mIoU'``,
-            ``'coco/bbox_mAP'``.
-        n_boot: Bootstrap replicates. Default: 1000.
-        level: Coverage of the interval. Default: 0.95.
-        seed: Of the random draws (the interval is reproducible).
-
-    Returns:
-        Interval: The difference on the images all runs were tested on.
-    """
+def difference(b: Values, a: Values, images: int, level: float = LEVEL,
+               seed: int = 0) -> Interval:
+    """``b`` minus ``a`` (means over seeds) with its interval: seeds in
+    both are paired, the others left out; none in both: unpaired."""
     rng = np.random.default_rng(seed)
     pairs = sorted((s for s in set(a) & set(b) if s is not None), key=str)
-    left_a = [a[s] for s in pairs] or list(a.values())
-    left_b = [b[s] for s in pairs] or list(b.values())
-    ids = _common(left_a + left_b)
-    draws = _image_draws(len(ids), n_boot, rng)
-    va, vb = (_values(r, key, ids, draws) for r in (left_a, left_b))
+    vb = np.array([b[s] for s in pairs] if pairs else list(b.values()))
+    va = np.array([a[s] for s in pairs] if pairs else list(a.values()))
     point = float(vb[:, -1].mean() - va[:, -1].mean())
     if pairs:
         diff = _seed_draws(vb[:, :-1] - va[:, :-1], rng)
         seeds = f'{len(pairs)} paired seed' + 's' * (len(pairs) > 1)
     else:
         diff = _seed_draws(vb[:, :-1], rng) - _seed_draws(va[:, :-1], rng)
-        seeds = f'unpaired: {len(left_b)} vs {len(left_a)} seeds'
-    return _interval(point, diff, seeds, len(ids), level)
+        seeds = f'unpaired: {len(vb)} vs {len(va)} seeds'
+    return _interval(point, diff, seeds, images, level)
+
+
+def variant_interval(runs: Dict[object, PerImage], key: str,
+                     n_boot: int = N_BOOT, level: float = LEVEL,
+                     seed: int = 0) -> Interval:
+    """A variant's mean metric over its runs (by seed) with its interval."""
+    values, images = bootstrap_values({'v': runs}, key, n_boot, seed)
+    return mean_interval(values['v'], images, level, seed)
+
+
+def paired_difference(b: Dict[object, PerImage], a: Dict[object, PerImage],
+                      key: str, n_boot: int = N_BOOT, level: float = LEVEL,
+                      seed: int = 0) -> Interval:
+    """Mean of ``key`` in ``b`` minus in ``a`` (per-image results by seed)
+    with its interval, on the images all their runs were tested on."""
+    values, images = bootstrap_values({'b': b, 'a': a}, key, n_boot, seed)
+    return difference(values['b'], values['a'], images, level, seed)
 
 
 def verdict(name: str, d: Interval) -> str:
