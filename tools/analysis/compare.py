@@ -11,8 +11,9 @@ Where every run has per-image results (``W/<ts>/per_image.npz``, written by
 tools/test.py), each variant gets a 95% interval and each comparison (each
 variant vs baseline, +NC vs +SE, +NC vs +Convs) a difference with a 95%
 interval and a verdict, from a paired bootstrap over test images and seeds
-(:mod:`mmnc.analysis.paired_stats`; README, "Compare your own runs"). mmdet's ``coco/*`` and ``pascal_voc/*`` metrics
-(logged in [0, 1]) are shown in %. #params come from the model built from
+(:mod:`mmnc.analysis.paired_stats`; README, "Compare your own runs").
+mmdet's ``coco/*`` and ``pascal_voc/*`` metrics (logged in [0, 1]) are shown
+in %. #params come from the model built from
 the config; FLOPs, with ``--flops``, from tools/analysis/complexity.py.
 
     python tools/analysis/compare.py work_dirs/resnet20*_digits*
