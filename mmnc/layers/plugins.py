@@ -15,8 +15,8 @@ from mmcv.cnn import build_plugin_layer as _mmcv_build_plugin_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-PLUGIN_BLOCKS = ('NCBlock', 'SEBlock', 'ConvsBlock', 'ContextBlock',
-                 'GeneralizedAttention', 'NonLocal2d')
+PLUGIN_BLOCKS = ('NCBlock', 'SEBlock', 'ContextBlock', 'GeneralizedAttention',
+                 'NonLocal2d', 'ConvsBlock')
 """The plugin blocks named in error messages (mmnc's and mmcv's)."""
 
 StagePlugins = Dict[str, List[dict]]
