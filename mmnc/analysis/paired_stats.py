@@ -51,34 +51,43 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.nanmean(num / np.where(den == 0, np.nan, den), -1) * 100
 
 
+def coco_orders(a: Dict[str, np.ndarray]) -> List[np.ndarray]:
+    """Per class, its detections in pycocotools' order: by score, ties in
+    image order (stable)."""
+    return [m[np.argsort(-a['det_score'][m], kind='mergesort')]
+            for m in (np.flatnonzero(a['det_cat'] == k)
+                      for k in range(a['gt_count'].shape[1]))]
+
+
 def coco_ap(a: Dict[str, np.ndarray], w: np.ndarray,
-            thrs: slice | int = slice(None)) -> float:
+            thrs: slice = slice(None),
+            orders: List[np.ndarray] | None = None) -> float:
     """COCO box AP (area 'all', 100 detections) of the images weighted by
     ``w`` (how often each is drawn), as pycocotools' ``accumulate`` and
-    ``summarize`` compute it from the per-image matches, in %."""
+    ``summarize`` compute it from the per-image matches, in %.
+
+    An image drawn ``n`` times adds each of its detections ``n`` times in a
+    row (equal scores). Only the last of such a row can change the
+    precision envelope where a recall threshold falls, so the row is one
+    point with the counts of all ``n``; a detection of weight 0 repeats the
+    point before it, which changes nothing either.
+    """
     rec_thrs = np.linspace(0, 1, 101)
-    keep = w[a['det_image']] > 0
-    reps = w[a['det_image'][keep]]
-    match = np.repeat(a['det_match'][keep][:, thrs], reps, 0)  # [D, T]
-    ignore = np.repeat(a['det_ignore'][keep][:, thrs], reps, 0)
-    score, cat = (np.repeat(a[k][keep], reps) for k in ('det_score',
-                                                         'det_cat'))
     npig = w @ a['gt_count']
     aps = []
-    for k in np.flatnonzero(npig):
-        mine = np.flatnonzero(cat == k)
-        order = mine[np.argsort(-score[mine], kind='mergesort')]
-        m, ig = match[order].T, ignore[order].T  # [T, D]
-        tp = np.cumsum(m & ~ig, 1).astype(float)
-        fp = np.cumsum(~m & ~ig, 1).astype(float)
-        for tp_t, fp_t in zip(tp, fp):
-            rc = tp_t / npig[k]
-            pr = np.maximum.accumulate(
-                (tp_t / (fp_t + tp_t + np.spacing(1)))[::-1])[::-1]
-            q = np.zeros(len(rec_thrs))
+    for k, order in enumerate(orders or coco_orders(a)):
+        if not npig[k]:
+            continue
+        wd = w[a['det_image'][order]][:, None]
+        keep = ~a['det_ignore'][order][:, thrs]
+        hit = a['det_match'][order][:, thrs]
+        tp = np.cumsum(wd * (hit & keep), 0).T.astype(float)  # [T, D]
+        fp = np.cumsum(wd * (~hit & keep), 0).T.astype(float)
+        pr = np.maximum.accumulate(
+            (tp / (fp + tp + np.spacing(1)))[:, ::-1], 1)[:, ::-1]
+        for rc, pr_t in zip(tp / npig[k], pr):
             inds = np.searchsorted(rc, rec_thrs, side='left')
-            q[inds < len(pr)] = pr[inds[inds < len(pr)]]
-            aps.append(q.mean())
+            aps.append(pr_t[inds[inds < len(pr_t)]].sum() / len(rec_thrs))
     return float(np.mean(aps)) * 100 if aps else math.nan
 
 
@@ -101,7 +110,8 @@ def metric_fn(run: PerImage, key: str) -> Callable[[np.ndarray], np.ndarray]:
     if run.task == 'det' and key.startswith('coco/bbox_mAP'):
         thrs = {'coco/bbox_mAP': slice(None), 'coco/bbox_mAP_50': slice(
             0, 1), 'coco/bbox_mAP_75': slice(5, 6)}[key]
-        return lambda w: np.array([coco_ap(a, row.astype(np.int64), thrs)
+        orders = coco_orders(a)
+        return lambda w: np.array([coco_ap(a, row, thrs, orders)
                                    for row in w])
     raise KeyError(f'no {key} from per-image results of a {run.task} test')
 
