@@ -11,7 +11,9 @@ same ``tools/train.py`` / ``tools/test.py`` a user runs:
 4. detection: Faster R-CNN C4 (stages 1-3 frozen, NC / SE in stage 4, the RoI
    head), from the pretrained backbone;
 5. segmentation: DeepLab-v2 the same way;
-6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart).
+6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
+   95% intervals with verdicts from the ``per_image.npz`` each
+   ``tools/test.py`` run writes).
 
 Runs go two at a time, one thread each (``--jobs``, ``--threads``). After
 4 and 5, the insertion check: ``tools/test.py`` of the +NC config on the
