@@ -395,15 +395,15 @@ def plot(rows: List[dict], path: Path, diffs: Sequence[dict] = ()) -> None:
         if not said:
             dax.set_visible(False)
             continue
-        ys = range(len(said))
-        dax.errorbar([d['mean'] for d in said], ys, fmt='o', capsize=4,
-                     xerr=[[d['mean'] - d['low'] for d in said],
-                           [d['high'] - d['mean'] for d in said]])
+        for y, d in enumerate(said):  # resolved: blue, else grey
+            dax.errorbar(d['mean'], y, fmt='o', capsize=4, xerr=[
+                [d['mean'] - d['low']], [d['high'] - d['mean']]],
+                color='tab:blue' if d['resolved'] else '0.5')
         dax.axvline(0, color='0.5', lw=0.8)
-        dax.set_yticks(list(ys), [d['comparison'] for d in said])
+        dax.set_yticks(range(len(said)), [d['comparison'] for d in said])
         dax.invert_yaxis()
-        dax.set_title('differences, 95% interval (paired bootstrap)',
-                      fontsize=8)
+        dax.set_title('differences, 95% interval (paired bootstrap; '
+                      'grey: not resolved)', fontsize=8)
         dax.set_xlabel(mine[0]['metric'])
     fig.tight_layout()
     fig.savefig(path, dpi=100)
