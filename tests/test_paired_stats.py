@@ -124,8 +124,9 @@ def test_seeds_unpaired_and_single():
     runs['A'][0].ids = np.arange(1, N_IMAGES + 1)
     assert ps.variant_interval(runs['A'], 'accuracy/top1',
                                n_boot=10).images == N_IMAGES - 1
-    with pytest.raises(KeyError, match='no mIoU'):
-        ps.metric_fn(runs['A'][1], 'mIoU')
+    for key in ('mIoU', 'accuracy/top5'):  # topk: (1, )
+        with pytest.raises(KeyError, match=f'no {key}'):
+            ps.metric_fn(runs['A'][1], key)
 
 
 def written(metric: PerImageResults, samples: list, path: Path):
@@ -177,7 +178,7 @@ def test_segmentation_exact(tmp_path):
     want = iou.evaluate(len(subset))
     w = np.zeros((1, 12), np.int64)
     w[0, subset] = 1
-    for key in ('mIoU', 'mAcc'):  # mmseg rounds to 2 decimals
+    for key in ('aAcc', 'mIoU', 'mAcc'):  # mmseg rounds to 2 decimals
         assert ps.metric_fn(run, key)(w)[0] == pytest.approx(want[key],
                                                              abs=0.005)
 

@@ -60,7 +60,7 @@ def coco_orders(a: Dict[str, np.ndarray]) -> List[np.ndarray]:
 
 
 def coco_ap(a: Dict[str, np.ndarray], w: np.ndarray,
-            thrs: slice = slice(None),
+            thrs: slice | np.ndarray = slice(None),
             orders: List[np.ndarray] | None = None) -> float:
     """COCO box AP (area 'all', 100 detections) of the images weighted by
     ``w`` (how often each is drawn), as pycocotools' ``accumulate`` and
@@ -99,17 +99,26 @@ def metric_fn(run: PerImage, key: str) -> Callable[[np.ndarray], np.ndarray]:
         KeyError: The run's per-image results cannot give ``key``.
     """
     a = run.arrays
-    if run.task == 'cls' and key.startswith('accuracy/top'):
-        k = list(a['topk']).index(int(key[len('accuracy/top'):]))
+    if run.task == 'cls' and key.startswith('accuracy/top') and \
+            key[len('accuracy/top'):] in map(str, a['topk']):
+        k = list(map(str, a['topk'])).index(key[len('accuracy/top'):])
         correct = a['correct'][:, k].astype(float)
         return lambda w: w @ correct / w.sum(1) * 100
-    if run.task == 'seg' and key in ('mIoU', 'mAcc'):
-        den = 1 if key == 'mIoU' else 3
-        return lambda w: _ratio(*np.einsum('bn,nac->abc', w, a['areas'])[
-            [0, den]])
-    if run.task == 'det' and key.startswith('coco/bbox_mAP'):
-        thrs = {'coco/bbox_mAP': slice(None), 'coco/bbox_mAP_50': slice(
-            0, 1), 'coco/bbox_mAP_75': slice(5, 6)}[key]
+    seg = dict(mIoU=(0, 1), mAcc=(0, 3), aAcc=(0, 3))
+    if run.task == 'seg' and key in seg:
+        num, den = seg[key]
+
+        def seg_metric(w: np.ndarray) -> np.ndarray:
+            areas = np.einsum('bn,nac->abc', w, a['areas'])  # [4, B, C]
+            if key == 'aAcc':
+                return areas[num].sum(-1) / areas[den].sum(-1) * 100
+            return _ratio(areas[num], areas[den])
+        return seg_metric
+    iou = {'coco/bbox_mAP': None, 'coco/bbox_mAP_50': 0.5,
+           'coco/bbox_mAP_75': 0.75}
+    if run.task == 'det' and key in iou:
+        thrs = slice(None) if iou[key] is None else np.flatnonzero(
+            np.isclose(a['iou_thrs'], iou[key]))
         orders = coco_orders(a)
         return lambda w: np.array([coco_ap(a, row, thrs, orders)
                                    for row in w])
