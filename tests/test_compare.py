@@ -254,7 +254,7 @@ def test_detection_and_segmentation_keys(tmp_path, capsys):
 
     with open(tmp_path / 'out' / 'compare.csv') as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 * 2 + 3 + 3  # seg: mIoU and mAcc
+    assert len(rows) == 3 * 2 + 3 * 2 + 3  # seg, coco: two metrics each
     assert (tmp_path / 'out' / 'compare.png').read_bytes().startswith(PNG)
 
     # --metric picks the columns; a run without that key is listed
