@@ -112,6 +112,11 @@ def test_compare_real_runs(runs, tmp_path):
     assert (f'Wrote {out / "compare.csv"}, {out / "differences.csv"} and '
             f'{out / "compare.png"}') in text
 
+    # tools/test.py wrote per-image results beside unchanged metrics
+    log = last_log_dir(runs / 'nc')
+    assert (log / 'per_image.npz').is_file()
+    assert set(read_test_metrics(runs / 'nc')) == {TOP1, 'data_time', 'time'}
+
     # intervals from the per-image results tools/test.py wrote: each run
     # paired by seed (0) with base-s0, on the 450 test images
     assert table['variant'][4] == '95% CI'
