@@ -66,7 +66,9 @@ def coco_matches(dets: List[dict], ann_file: str,
     gt_count = np.zeros((len(ids), len(cat_ids)), np.int64)
     for k, cat in enumerate(cat_ids):
         for i, img in enumerate(ids):
-            e = ev.evalImgs[k * 4 * len(ids) + i] if results else None
+            # evalImgs: [class][area range (0: all)][image], flattened
+            e = ev.evalImgs[k * len(ev.params.areaRng) * len(ids) + i] \
+                if results else None
             if e is None:  # no detection at all: count the ground truths
                 if not results:  # (pycocotools ignores crowds only)
                     gt_count[i, k] = sum(not a.get('iscrowd', 0) for a in
