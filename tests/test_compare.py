@@ -109,7 +109,32 @@ def test_compare_real_runs(runs, tmp_path):
     assert (f'missing: {runs / "nc-untested"} (trained, but never tested or '
             'validated)') in text
     assert f'missing: {tmp_path / "nope"} (no such work dir)' in text
-    assert f'Wrote {out / "compare.csv"} and {out / "compare.png"}' in text
+    assert (f'Wrote {out / "compare.csv"}, {out / "differences.csv"} and '
+            f'{out / "compare.png"}') in text
+
+    # tools/test.py wrote per-image results beside unchanged metrics
+    log = last_log_dir(runs / 'nc')
+    assert (log / 'per_image.npz').is_file()
+    assert set(read_test_metrics(runs / 'nc')) == {TOP1, 'data_time', 'time'}
+
+    # intervals from the per-image results tools/test.py wrote: each run
+    # paired by seed (0) with base-s0, on the 450 test images
+    assert table['variant'][4] == '95% CI'
+    low, high = map(float, table['baseline'][4].strip('[]').split(', '))
+    assert low < mean < high
+    with open(out / 'differences.csv') as f:
+        diffs = {r['comparison']: r for r in csv.DictReader(f)}
+    assert list(diffs) == ['+SE vs baseline', '+NC vs baseline',
+                           '+NC vs +SE']
+    for name, want in (('+SE vs baseline', se - top1['base-s0']),
+                       ('+NC vs baseline', nc - top1['base-s0']),
+                       ('+NC vs +SE', nc - se)):
+        d = diffs[name]
+        assert float(d['mean']) == pytest.approx(want, abs=1e-3)
+        assert float(d['low']) <= float(d['mean']) <= float(d['high'])
+        assert (d['seeds'], d['images']) == ('1 paired seed', '450')
+        assert f'{TOP1}: {d["verdict"]}' in text
+        assert d['verdict'].endswith('(1 seed: seed noise not counted)')
 
     with open(out / 'compare.csv') as f:
         rows = {r['variant']: r for r in csv.DictReader(f)}
@@ -234,7 +259,7 @@ def test_detection_and_segmentation_keys(tmp_path, capsys):
 
     with open(tmp_path / 'out' / 'compare.csv') as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 * 2 + 3 + 3  # seg: mIoU and mAcc
+    assert len(rows) == 3 * 2 + 3 * 2 + 3  # seg, coco: two metrics each
     assert (tmp_path / 'out' / 'compare.png').read_bytes().startswith(PNG)
 
     # --metric picks the columns; a run without that key is listed

@@ -11,7 +11,9 @@ same ``tools/train.py`` / ``tools/test.py`` a user runs:
 4. detection: Faster R-CNN C4 (stages 1-3 frozen, NC / SE in stage 4, the RoI
    head), from the pretrained backbone;
 5. segmentation: DeepLab-v2 the same way;
-6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart).
+6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
+   95% intervals with verdicts from the ``per_image.npz`` each
+   ``tools/test.py`` run writes).
 
 Runs go two at a time, one thread each (``--jobs``, ``--threads``). After
 4 and 5, the insertion check: ``tools/test.py`` of the +NC config on the
@@ -20,6 +22,7 @@ starts as the identity); the demo fails if not.
 
     python tools/demo.py                  # make demo
     python tools/demo.py --quick          # CI size: 1 seed, short runs
+    python tools/demo.py --convs          # + the +Convs control (digits)
 """
 import argparse
 import hashlib
@@ -56,6 +59,7 @@ NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
 # seconds a run is expected to take, for the first ETA (then: measured)
 EXPECTED = {'pretrain': 170, 'cls': 25, 'det': 160, 'seg': 150, 'check': 15}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
+CONVS = {'-convs': '+Convs'}  # --convs: classification's +Convs control
 
 
 def run_options(task: str, pretrained: Path, quick: bool) -> List[str]:
@@ -118,13 +122,18 @@ class Demo:
         self.seeds = dict(cls=args.seeds_cls, det=args.seeds_det,
                           seg=args.seeds_seg)
         self.todo = [('pretrain', 1)] + [
-            (task, n * 3 + (1 if task != 'cls' else 0))
+            (task, n * len(self.variants(task)) + (task != 'cls'))
             for task, n in self.seeds.items()]
         self.took: Dict[str, List[float]] = {}
         self.t0 = time.monotonic()
         self.env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep +
                         os.environ.get('PYTHONPATH', ''))
         self.env.setdefault('OMP_NUM_THREADS', str(args.threads))
+
+    def variants(self, task: str) -> Dict[str, str]:
+        """Config suffix: variant name, of a task's runs."""
+        return {**VARIANTS, **(CONVS if self.args.convs and task == 'cls'
+                               else {})}
 
     def eta(self) -> float:
         left = 0.0
@@ -240,7 +249,7 @@ class Demo:
         pattern = TASKS[task][0]
         options = run_options(task, pretrained, self.quick)
         runs = [(seed, suffix) for seed in range(1, self.seeds[task] + 1)
-                for suffix in VARIANTS]
+                for suffix in self.variants(task)]
 
         def one(seed: int, suffix: str) -> None:
             config = pattern.format(suffix)
@@ -250,7 +259,8 @@ class Demo:
                                [f'randomness.seed={seed}', *options])
             shown = ', '.join(f'{k} {v:.4g}'
                               for k, v in numbers(metrics).items())
-            self.say(step, f'{task} {VARIANTS[suffix]} seed {seed}: {shown}')
+            self.say(step, f'{task} {self.variants(task)[suffix]} seed '
+                     f'{seed}: {shown}')
 
         with ThreadPoolExecutor(self.args.jobs) as pool:
             for done in [pool.submit(one, *r) for r in runs]:
@@ -303,6 +313,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seeds-cls', type=int, default=3)
     parser.add_argument('--seeds-det', type=int, default=2)
     parser.add_argument('--seeds-seg', type=int, default=2)
+    parser.add_argument('--convs', action='store_true',
+                        help='also the +Convs control in classification')
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs at a time (default 2, one per core here)')
     parser.add_argument('--threads', type=int, default=1,

@@ -1,14 +1,20 @@
 """Test a detector, segmentor or classifier: mmdet's tools/test.py flags.
 
 The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
+Beside the metrics (``WORK_DIR/<timestamp>/<timestamp>.json``) it writes
+``WORK_DIR/<timestamp>/per_image.npz``, what each test image contributes to
+them (:mod:`mmnc.evaluation.per_image`; ``--no-per-image``: not), which
+``tools/analysis/compare.py`` resamples for its intervals.
 """
 import argparse
+import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.evaluation import PerImageResults
 from mmnc.utils import (
     destroy_cpu_distributed,
     enable_visualization,
@@ -25,6 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--out', type=str,
         help='dump the predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--no-per-image', action='store_true',
+        help='do not write <timestamp>/per_image.npz (per-image results)')
     parser.add_argument('--show', action='store_true', help='show results')
     parser.add_argument(
         '--show-dir', help='directory (under the work dir) where painted '
@@ -40,6 +49,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--tta', action='store_true', help='test time aug')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
+
+
+def per_image_metric(cfg, runner: Runner) -> PerImageResults:
+    """The metric writing ``per_image.npz`` into the run's log dir, with the
+    COCO annotations of the config's test evaluator, if any."""
+    evaluators = cfg.test_evaluator
+    evaluators = evaluators if isinstance(evaluators, list) else [evaluators]
+    ann_file = next((e['ann_file'] for e in evaluators
+                     if e.get('type', '').endswith('CocoMetric')
+                     and e.get('ann_file')), None)
+    metric = PerImageResults(osp.join(runner.log_dir, 'per_image.npz'),
+                             ann_file=ann_file)
+    metric.dataset_meta = runner.test_evaluator.dataset_meta  # set before
+    return metric
 
 
 def main() -> None:
@@ -64,6 +87,8 @@ def main() -> None:
         from mmengine.evaluator import DumpResults
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
+    if not args.no_per_image:
+        runner.test_evaluator.metrics.append(per_image_metric(cfg, runner))
     runner.test()
     if cpu_dist:
         destroy_cpu_distributed()

@@ -1,9 +1,11 @@
-"""Read OpenMMLab work dirs and compare baseline / +SE / +NC runs.
+"""Read OpenMMLab work dirs and compare baseline / +SE / +NC / +Convs runs.
 
 The library of ``tools/analysis/compare.py``: a :class:`Run` per work dir
 (:func:`read_run`), grouped by task and variant (:func:`group`), summed up
-as one row per task, variant and metric (:func:`summarize`) and printed as
-Markdown tables like the C3Net paper's Table 3 (:func:`markdown`).
+as one row per task, variant and metric (:func:`summarize`), with 95%
+intervals and verdicts from the runs' per-image results
+(:func:`differences`, :mod:`.paired_stats`), and printed as Markdown tables
+like the C3Net paper's Table 3 (:func:`markdown`).
 """
 import glob
 import json
@@ -16,12 +18,13 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from . import paired_stats
 from .complexity import complexity
 
-VARIANTS = ('baseline', '+SE', '+NC')
+VARIANTS = ('baseline', '+SE', '+NC', '+Convs')  # +Convs: shown when run
+BLOCKS = {'NCBlock': '+NC', 'SEBlock': '+SE', 'ConvsBlock': '+Convs'}
 METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'pascal_voc/mAP', 'mIoU',
-           'mAcc',
-           'accuracy/top1', 'accuracy/top5')
+           'mAcc', 'accuracy/top1', 'accuracy/top5')
 PERCENT = ('coco/', 'pascal_voc/')  # mmdet logs these in [0, 1]
 BOOKKEEPING = {'time', 'data_time', 'step', 'epoch', 'iter', 'lr', 'memory'}
 DASH = '—'
@@ -30,13 +33,16 @@ Task = Tuple[str, str, str]  # config name without -se/-nc, scope, dataset
 
 @dataclass
 class Run:
-    """One work dir: its metrics, config, and what is wrong with it."""
+    """One work dir: its metrics, config, and what is wrong with it; the
+    per-image results of its test and its seed, if known."""
 
     work_dir: Path
     metrics: Dict[str, float] = field(default_factory=dict)
     problem: str = ''
     cfg: Config | None = None
     name: str = ''
+    per_image: Path | None = None
+    seed: int | None = None
 
 
 def log_dirs(work_dir: Path) -> List[Path]:
@@ -85,6 +91,8 @@ def read_run(work_dir: Path) -> Run:
     if used:
         run.metrics = numbers(json.loads(
             (used / f'{used.name}.json').read_text()))
+        if (used / 'per_image.npz').is_file():
+            run.per_image = used / 'per_image.npz'
     else:
         scalars = {d: d / 'vis_data' / 'scalars.json' for d in logs}
         lines = {d: [json.loads(s) for s in p.read_text().splitlines()
@@ -108,6 +116,9 @@ def read_run(work_dir: Path) -> Run:
     dumps = [d / 'vis_data' / 'config.py' for d in [used, *logs] if d]
     named = sorted(work_dir.glob('*.py'), key=lambda p: -p.stat().st_mtime)
     paths = [p for p in dumps if p.is_file()] + named
+    seeds = (Config.fromfile(str(p)).get('randomness', {}).get('seed')
+             for p in dumps if p.is_file())
+    run.seed = next((s for s in seeds if s is not None), None)
     if paths:
         run.cfg = Config.fromfile(str(paths[0]))
         text = paths[0].read_text()
@@ -120,7 +131,7 @@ def read_run(work_dir: Path) -> Run:
 
 def variant_of(cfg: Config) -> str:
     """'+NC' if the model holds an NCBlock, else '+SE' for an SEBlock, else
-    'baseline'."""
+    '+Convs' for a ConvsBlock, else 'baseline'."""
     types, todo = set(), [cfg.get('model', {})]
     while todo:
         node = todo.pop()
@@ -130,17 +141,17 @@ def variant_of(cfg: Config) -> str:
             todo += node.values()
         elif isinstance(node, (list, tuple)):
             todo += node
-    return '+NC' if 'NCBlock' in types else '+SE' if 'SEBlock' in types \
-        else 'baseline'
+    return next((v for b, v in BLOCKS.items() if b in types), 'baseline')
 
 
 def task_of(run: Run) -> Task:
-    """Config name without ``-nc``/``-se``, default scope, dataset type."""
+    """Config name without ``-nc``/``-se``/``-convs``, default scope,
+    dataset type."""
     loader = run.cfg.get('test_dataloader') or run.cfg.get('val_dataloader')
     ds = (loader or {}).get('dataset', {})
     while 'dataset' in ds or 'datasets' in ds:  # dataset wrappers
         ds = ds['dataset'] if 'dataset' in ds else ds['datasets'][0]
-    return (re.sub(r'-(nc|se)(?=[-_.]|$)', '', run.name),
+    return (re.sub(r'-(nc|se|convs)(?=[-_.]|$)', '', run.name),
             str(run.cfg.get('default_scope', '?')), str(ds.get('type', '?')))
 
 
@@ -163,13 +174,15 @@ def count_params(cfg: Config) -> Tuple[int, None]:
 
 
 def group(runs: Sequence[Run]) -> Dict[Task, Dict[str, List[Run]]]:
-    """Runs with a config by task, then variant (all three variants)."""
+    """Runs with a config by task, then variant (baseline, +SE, +NC, and
+    +Convs if run)."""
     groups: Dict[Task, Dict[str, List[Run]]] = {}
     for run in sorted(runs, key=lambda r: str(r.work_dir)):
         if run.cfg is not None:
-            groups.setdefault(task_of(run), {v: [] for v in VARIANTS})[
-                variant_of(run.cfg)].append(run)
-    return dict(sorted(groups.items()))
+            groups.setdefault(task_of(run), {v: [] for v in VARIANTS[:3]})\
+                .setdefault(variant_of(run.cfg), []).append(run)
+    return {t: {v: g[v] for v in VARIANTS if v in g}
+            for t, g in sorted(groups.items())}
 
 
 def fmt(x: float | None, sign: str = '') -> str:
@@ -204,7 +217,7 @@ def summarize(
         means: Dict[Tuple[str, str], float] = {}
         for key in shown:
             scale = 100 if key.startswith(PERCENT) else 1
-            for v in VARIANTS:
+            for v in variants:
                 got = [r for r in variants[v] if key in r.metrics]
                 notes += [f'missing: {r.work_dir} (no {key} in its metrics)'
                           for r in variants[v] if r.metrics and r not in got]
@@ -223,25 +236,98 @@ def summarize(
                     delta_se=None if v != '+NC' or None in (mean, se)
                     else mean - se,
                     params=sizes[v][0], flops=sizes[v][1],
+                    ci_low=None, ci_high=None,
                     work_dirs=';'.join(str(r.work_dir) for r in got)))
     return rows, list(dict.fromkeys(notes))
 
 
-def markdown(rows: List[dict], flops: bool) -> str:
-    """One table per task: a row per variant, 3 columns per metric."""
+def by_seed(runs: List[Run]) -> Dict[object, paired_stats.PerImage]:
+    """The runs' per-image results by seed; a run of unknown or repeated
+    seed under its work dir (paired with no other)."""
+    out: Dict[object, paired_stats.PerImage] = {}
+    for r in runs:
+        key = r.seed if r.seed is not None and r.seed not in out else str(
+            r.work_dir)
+        out[key] = paired_stats.load(r.per_image)
+    return out
+
+
+def same_task(row: dict, task: Task) -> bool:
+    return (row['task'], row['scope'], row['dataset']) == task
+
+
+def differences(groups: Dict[Task, Dict[str, List[Run]]], rows: List[dict],
+                n_boot: int = paired_stats.N_BOOT
+                ) -> Tuple[List[dict], List[str]]:
+    """95% intervals from the runs' per-image results (:mod:`.paired_stats`).
+
+    Sets ``ci_low``/``ci_high`` of the ``rows`` (a variant's mean), and
+    compares the variants as :data:`.paired_stats.COMPARISONS`, for each
+    metric all of whose runs have per-image results that give it.
+
+    Returns:
+        tuple[list[dict], list[str]]: One row per task, metric and
+        comparison (with its ``verdict`` in words), and notes on what had
+        no interval and why.
+    """
+    diffs, notes = [], []
+    for task, variants in groups.items():
+        mine = [r for r in rows if same_task(r, task)]
+        for metric in dict.fromkeys(r['metric'] for r in mine):
+            key = metric.removesuffix(' (%)')
+            runs = {v: [r for r in rs if key in r.metrics]
+                    for v, rs in variants.items()}
+            lacking = [str(r.work_dir) for rs in runs.values() for r in rs
+                       if r.per_image is None]
+            if lacking:
+                notes.append(f'no interval for {metric} of {task[0]}: no '
+                             f'per-image results (per_image.npz of '
+                             f'tools/test.py) in {", ".join(lacking)}')
+                continue
+            try:
+                values, images = paired_stats.bootstrap_values(
+                    {v: by_seed(rs) for v, rs in runs.items() if rs}, key,
+                    n_boot)
+            except KeyError as e:
+                notes.append(f'no interval for {metric} of {task[0]}: '
+                             f'{e.args[0]}')
+                continue
+            for row in mine:
+                if row['metric'] == metric and row['variant'] in values:
+                    iv = paired_stats.mean_interval(values[row['variant']],
+                                                    images)
+                    row['ci_low'], row['ci_high'] = iv.low, iv.high
+            for b, a in paired_stats.COMPARISONS:
+                if a in values and b in values:
+                    d = paired_stats.difference(values[b], values[a], images)
+                    diffs.append(dict(
+                        task=task[0], scope=task[1], dataset=task[2],
+                        metric=metric, comparison=f'{b} vs {a}',
+                        mean=d.mean, low=d.low, high=d.high,
+                        resolved=d.resolved, seeds=d.seeds, images=images,
+                        verdict=paired_stats.verdict(f'{b} vs {a}', d)))
+    return diffs, notes
+
+
+def markdown(rows: List[dict], flops: bool,
+             diffs: Sequence[dict] = ()) -> str:
+    """One table per task: a row per variant, 3 columns per metric (4 with
+    intervals), then the verdicts (without intervals: the seed spread)."""
     out = []
     for task in dict.fromkeys((r['task'], r['scope'], r['dataset'])
                               for r in rows):
-        mine = [r for r in rows if (r['task'], r['scope'], r['dataset'])
-                == task]
+        mine = [r for r in rows if same_task(r, task)]
         metrics = list(dict.fromkeys(r['metric'] for r in mine))
+        ci = {m for m in metrics if any(r['metric'] == m and r['ci_low']
+                                        is not None for r in mine)}
         head = ['variant', 'n'] + sum(
-            ([m, 'Δ base', 'Δ SE'] for m in metrics), []) + ['#params'] + (
+            ([m, 'Δ base', 'Δ SE'] + ['95% CI'] * (m in ci)
+             for m in metrics), []) + ['#params'] + (
                 ['FLOPs'] if flops else [])
         out += [f'### {task[0]} ({task[1]}, {task[2]})', '',
                 '| ' + ' | '.join(head) + ' |',
                 '| --- |' + ' ---: |' * (len(head) - 1)]
-        for v in VARIANTS:
+        for v in dict.fromkeys(r['variant'] for r in mine):
             cells = [r for r in mine if r['variant'] == v]
             row = [v, str(max(r['n'] for r in cells))]
             for r in cells:
@@ -251,13 +337,18 @@ def markdown(rows: List[dict], flops: bool) -> str:
                     fmt(r[k], '+') if on else '' for k, on in
                     (('delta_baseline', v != 'baseline'),
                      ('delta_se', v == '+NC'))]
+                if r['metric'] in ci:
+                    row.append(DASH if r['ci_low'] is None else
+                               f'[{r["ci_low"]:.2f}, {r["ci_high"]:.2f}]')
             p, f = cells[0]['params'], cells[0]['flops']
             row.append(DASH if p is None else f'{p / 1e6:.3f}M')
             if flops:
                 row.append(DASH if f is None else f'{f / 1e9:.2f}G'
                            if f >= 1e9 else f'{f / 1e6:.1f}M')
             out.append('| ' + ' | '.join(row) + ' |')
-        out += ['', spread(mine, metrics[0]), '']
+        said = [f'{d["metric"]}: {d["verdict"]}' for d in diffs
+                if same_task(d, task)]
+        out += ['', *(said or [spread(mine, metrics[0])]), '']
     return '\n'.join(out)
 
 
@@ -268,32 +359,52 @@ def count_flops(cfg: Config, shape: List[int] | None) -> Tuple[int, float]:
     return r['params'], r['flops']
 
 
-def plot(rows: List[dict], path: Path) -> None:
-    """A bar chart per task of its first metric per variant (± std)."""
+def plot(rows: List[dict], path: Path, diffs: Sequence[dict] = ()) -> None:
+    """Per task, its first metric: each variant's mean with its 95%
+    interval (else ± std), and beside it the differences with theirs."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     tasks = list(dict.fromkeys((r['task'], r['scope'], r['dataset'])
                                for r in rows))
-    cols = min(3, len(tasks))
-    fig, axes = plt.subplots(math.ceil(len(tasks) / cols), cols,
-                             figsize=(4 * cols, 3.5), squeeze=False)
-    for ax, task in zip(axes.flat, tasks):
-        mine = [r for r in rows if (r['task'], r['scope'], r['dataset'])
-                == task]
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 3.2 * len(tasks)),
+                             squeeze=False)
+    colors = {'baseline': '0.6', '+SE': 'tab:orange', '+NC': 'tab:blue',
+              '+Convs': 'tab:green'}
+    for (ax, dax), task in zip(axes, tasks):
+        mine = [r for r in rows if same_task(r, task)]
         bars = [r for r in mine if r['metric'] == mine[0]['metric']]
-        drawn = ax.bar(VARIANTS, [math.nan if r['mean'] is None else
-                                  r['mean'] for r in bars],
-                       yerr=[r['std'] or 0 for r in bars], capsize=4,
-                       color=['0.6', 'tab:orange', 'tab:blue'])
+        means = [math.nan if r['mean'] is None else r['mean'] for r in bars]
+        ci = [r['ci_low'] is not None for r in bars]
+        err = [[m - r['ci_low'] if c else r['std'] or 0 for m, r, c in
+                zip(means, bars, ci)],
+               [r['ci_high'] - m if c else r['std'] or 0 for m, r, c in
+                zip(means, bars, ci)]]
+        names = [r['variant'] for r in bars]
+        drawn = ax.bar(names, means, yerr=err, capsize=4,
+                       color=[colors[v] for v in names])
         ax.bar_label(drawn, labels=[fmt(r['mean']) for r in bars])
         for i in (i for i, r in enumerate(bars) if r['mean'] is None):
             ax.text(i, 0, 'no run', ha='center', va='bottom')
         ax.margins(y=0.12)
-        ax.set_title(task[0], fontsize=8)
+        ax.set_title(f'{task[0]}: mean and '
+                     f'{"95% interval" if any(ci) else "std"}', fontsize=8)
         ax.set_ylabel(mine[0]['metric'])
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_visible(False)
+        said = [d for d in diffs if same_task(d, task)
+                and d['metric'] == mine[0]['metric']]
+        if not said:
+            dax.set_visible(False)
+            continue
+        for y, d in enumerate(said):  # resolved: blue, else grey
+            dax.errorbar(d['mean'], y, fmt='o', capsize=4, xerr=[
+                [d['mean'] - d['low']], [d['high'] - d['mean']]],
+                color='tab:blue' if d['resolved'] else '0.5')
+        dax.axvline(0, color='0.5', lw=0.8)
+        dax.set_yticks(range(len(said)), [d['comparison'] for d in said])
+        dax.invert_yaxis()
+        dax.set_title('differences, 95% interval (paired bootstrap; '
+                      'grey: not resolved)', fontsize=8)
+        dax.set_xlabel(mine[0]['metric'])
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -16,7 +16,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 PLUGIN_BLOCKS = ('NCBlock', 'SEBlock', 'ContextBlock', 'GeneralizedAttention',
-                 'NonLocal2d')
+                 'NonLocal2d', 'ConvsBlock')
 """The plugin blocks named in error messages (mmnc's and mmcv's)."""
 
 StagePlugins = Dict[str, List[dict]]

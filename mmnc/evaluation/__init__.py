@@ -1,0 +1,3 @@
+from .per_image import PerImageResults
+
+__all__ = ['PerImageResults']
