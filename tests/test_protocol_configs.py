@@ -171,7 +171,7 @@ def test_full_size_configs_keep_few_checkpoints_and_report_the_last(path):
 
 
 PLUGGED = [p for p in FULL_SIZE + sorted((CONFIGS / 'mini').glob('*.py'))
-           if re.search(r'-(nc|se)_', p.name)]
+           if re.search(r'-(nc|se|convs)_', p.name)]
 
 
 def plugin_params(model) -> dict:
@@ -180,7 +180,7 @@ def plugin_params(model) -> dict:
     params = dict(model.named_parameters())
     found = {}
     for name, module in model.named_modules():
-        if type(module).__name__ not in ('NCBlock', 'SEBlock'):
+        if type(module).__name__ not in ('NCBlock', 'SEBlock', 'ConvsBlock'):
             continue
         host = name.rsplit('.', 1)[0] + '.'
         sibling = next(p for n, p in params.items() if p.dim() == 4
@@ -193,7 +193,7 @@ def plugin_params(model) -> dict:
 @pytest.mark.parametrize('path', PLUGGED,
                          ids=lambda p: p.relative_to(CONFIGS).as_posix())
 def test_every_nc_and_se_parameter_trains_at_the_hosts_lr(path):
-    """Every parameter of every NC/SE block (not just some stage-4
+    """Every parameter of every NC/SE (and +Convs) block (not just some stage-4
     parameter) is trainable after ``train()`` (which re-freezes frozen
     stages), is in the optimizer mmengine builds from the config, and gets
     a positive lr: its host conv's for weights, that or the config's bias
