@@ -15,7 +15,8 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from .debug import DEBUG, check_finite
+from .debug import DEBUG, check_finite, note_path
+from .gauss_transform import GaussMessage, plan
 from .plugins import refuse_broken_mmseg_host
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
@@ -93,11 +94,15 @@ def _kernel(m: torch.Tensor) -> torch.Tensor:
 
     ``w / w.sum(-1)`` is the softmax over ``i``; its largest logit is the
     ``i = j`` one (0), so no max-subtraction is needed and row sums are
-    >= 1. Logits below -80 (weights < 1e-34, far below float eps) are
-    clamped there: ``exp`` of denormals is many times slower on CPUs.
+    >= 1. Logits below -80 are clamped there (``exp`` of denormals is many
+    times slower on CPUs), and weights at or below the unit roundoff ``u``
+    of the dtype (``2^-24`` in float32) are set to 0: each moves a row sum
+    by less than its rounding, and products of such weights with gradients
+    would otherwise reach the denormal range.
     """
     d = m.unsqueeze(2) - m.unsqueeze(1)  # [b, C(j), C(i)]
-    return d.square_().clamp_(max=80).neg_().exp_()
+    w = d.square_().clamp_(max=80).neg_().exp_()
+    return F.threshold_(w, torch.finfo(w.dtype).eps / 2, 0.0)
 
 
 def _append(x: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
@@ -111,11 +116,12 @@ class _NCMessage(torch.autograd.Function):
     The ``C x C`` weights ``w[j, i] = exp(-(m_i - m_j)^2)`` are a Gaussian
     kernel of the channel keys ``m``, cheap to rebuild: they are made for a
     few samples at a time, never stored, and rebuilt in backward. They are
-    symmetric, so backward needs one product with them: ``[a; m a; m v] W``
-    gives the values' gradient and, without forming the ``C x C`` logit
-    gradient, the keys' gradient. The softmax's normaliser rides along as a
-    row of ones. Matmul work is ``4 B C^2 (k + 1)`` multiply-adds for
-    ``k``-wide values.
+    symmetric, so the values' gradient is one product ``a W``; the keys'
+    gradient takes one product ``[a; v] D`` with the slope kernel ``D_ij =
+    (m_i - m_j) w_ij``, without forming the ``C x C`` logit gradient. The
+    softmax's normaliser rides along as a row of ones. Matmul work is ``4 B
+    C^2 (k + 1)`` multiply-adds for ``k``-wide values. Used where the fast
+    Gauss transform (:mod:`.gauss_transform`) is not cheaper.
     """
 
     @staticmethod
@@ -146,15 +152,19 @@ class _NCMessage(torch.autograd.Function):
         # d loss / d logit_ji = w_ji a_j . v1_i; a_j = [g_j / Z_j ;
         # -g_j . out_j / Z_j]
         a = torch.cat([gz, -(out * gz).sum(1, keepdim=True)], dim=1)
-        mr = m.unsqueeze(1)
-        rhs = torch.cat([a, mr * a, mr * v1], dim=1)  # [B, 3(k + 1), C]
-        prod = torch.empty_like(rhs)
-        for b in _chunks(v1.size(0), v1.size(2), v1.device):
-            torch.bmm(rhs[b], _kernel(m[b]), out=prod[b])
-        wa, wma, wmv = prod.split(v1.size(1), dim=1)
         # d logit_ji / d m_i = 2 (m_j - m_i), d logit_ji / d m_j = 2 (m_i -
-        # m_j); the j-side term with m_j vanishes (rows of dl sum to 0).
-        grad_m = 2 * ((v1 * (wma - mr * wa)).sum(1) + (a * wmv).sum(1))
+        # m_j): the keys' gradient is 2 (v1 . D a + a . D v1) with the slope
+        # kernel D_ij = (m_i - m_j) w_ij, built as such (the products m W x
+        # - W (m x) lose the digits of |m| / spread to cancellation)
+        rhs = torch.cat([a, v1], dim=1)  # [B, 2(k + 1), C]
+        wa, dd = torch.empty_like(a), torch.empty_like(rhs)
+        for b in _chunks(v1.size(0), v1.size(2), v1.device):
+            w = _kernel(m[b])
+            torch.bmm(a[b], w, out=wa[b])
+            slope = (m[b].unsqueeze(2) - m[b].unsqueeze(1)).mul_(w)
+            torch.bmm(rhs[b], slope, out=dd[b])
+        da, dv = dd.split(v1.size(1), dim=1)
+        grad_m = 2 * ((v1 * da).sum(1) + (a * dv).sum(1))
         return wa[:, :-1].transpose(1, 2), grad_m
 
 
@@ -211,6 +221,19 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
             return nc_message(v.float(), m.float())
     if recording_graph():
         return _nc_message_graph(v, m)
+    pl = None
+    if v.numel() and v.dtype in (torch.float32, torch.float64):
+        spread = float((m.amax(-1) - m.amin(-1)).max())  # one sync
+        pl = plan(spread, m.size(-1), v.dtype)
+    if pl is not None:
+        if DEBUG:
+            note_path(f'NC message: fast Gauss transform, C={m.size(-1)}, '
+                      f'{pl.boxes} box(es) x {pl.terms} terms (rank '
+                      f'{pl.rank}), bound {pl.bound:.1e} x max|v|, '
+                      f'{v.dtype}')
+        return GaussMessage.apply(v.contiguous(), m, pl)
+    if DEBUG:
+        note_path(f'NC message: exact, C={m.size(-1)}, {v.dtype}')
     return _NCMessage.apply(v.contiguous(), m)
 
 
