@@ -5,8 +5,9 @@ https://papers.nips.cc/paper/8411-cross-channel-communication-networks
 Official code: https://github.com/jwyang/C3Net.pytorch
 (``lib/layers/cross_neuron_distributed.py``).
 """
+import contextlib
 import sys
-from typing import Callable, Sequence, Union
+from typing import Callable, Iterator, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -16,7 +17,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from .debug import DEBUG, check_finite, note_path
-from .gauss_transform import GaussMessage, plan
+from .gauss_transform import TOLERANCE, GaussMessage, plan
 from .plugins import refuse_broken_mmseg_host
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
@@ -182,26 +183,52 @@ def _nc_message_graph(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return acc[..., :-1] / acc[..., -1:]
 
 
+_FAST_MESSAGE = [True]
+
+
+@contextlib.contextmanager
+def exact_message() -> Iterator[None]:
+    """Within this context NC's message always takes the exact path
+    (:class:`_NCMessage`), e.g. to compare it with the fast Gauss
+    transform (``tools/analysis/benchmark_nc.py``)."""
+    before, _FAST_MESSAGE[0] = _FAST_MESSAGE[0], False
+    try:
+        yield
+    finally:
+        _FAST_MESSAGE[0] = before
+
+
 def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """The message each channel receives from the channels of its group.
 
     ``out[j] = sum_i a_ij * v[i]`` with ``a_ij = softmax_i(-(m_i - m_j)^2)``.
 
-    Two implementations of one function. In eager mode, with or without
-    gradients, on every device: :class:`_NCMessage`, which never holds more
-    than a chunk of the ``C x C`` weights. Measured on a 2-core CPU at
-    B = 512, C = 512, 6-wide values, fwd+bwd: 0.20 s, against 0.38 s for
-    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q . k``
-    form of the logits), 1.0 s for its math backend, 2.25 s for
-    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled. In
-    ``no_grad`` inference of a C4 RoI head (1000 RoIs x 4 groups) weights
-    materialised at once would take 4 GiB. While a graph is recorded
-    (:func:`recording_graph`): :func:`_nc_message_graph`, standard ops every
-    exporter and compiler supports. (The Function records as an opaque or
-    wrong graph: the TorchScript ONNX exporter writes its ``out=`` products
-    as never-written buffers, so the model outputs NaN, and a
+    Three implementations of one function. In eager mode, with or without
+    gradients, on every device, for float32 and float64, when the cost
+    model of :mod:`.gauss_transform` says so (``C >= 32`` keys a sample and
+    keys not so spread that the transform's rank ``boxes x terms`` exceeds
+    ``C / 4``): :class:`~.gauss_transform.GaussMessage`, the fast Gauss
+    transform, within ``1e-7 x max|v|`` (float32; ``1e-11`` in float64) of
+    the exact message by a stated bound. Otherwise in eager mode:
+    :class:`_NCMessage`, exact, which never holds more than a chunk of the
+    ``C x C`` weights. Measured on a 2-core CPU at B = 512, C = 512, 6-wide
+    values, fwd+bwd, the exact path took 0.20 s, against 0.38 s for
+    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q .
+    k`` form of the logits), 1.0 s for its math backend, 2.25 s for
+    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled; the
+    transform is 5-9x faster than the exact path there
+    (``tools/analysis/benchmark_nc.py``). In ``no_grad`` inference of a C4
+    RoI head (1000 RoIs x 4 groups) weights materialised at once would take
+    4 GiB. While a graph is recorded (:func:`recording_graph`):
+    :func:`_nc_message_graph`, standard ops every exporter and compiler
+    supports, in the exact form: the transform's plan (boxes, terms) is
+    chosen in Python from the keys' values, which a recorded graph would
+    freeze for every later input. (The Functions record as an opaque or
+    wrong graph: the TorchScript ONNX exporter writes their ``out=``
+    products as never-written buffers, so the model outputs NaN, and a
     ``torch.export``-ed program refuses gradient mode; ``torch.compile``
-    specialises its chunk loop to each batch size and recompiles.)
+    specialises the chunk loop to each batch size and recompiles.)
+    ``MMNC_DEBUG=1`` logs which path ran (once per distinct plan).
 
     Under autocast both compute in float32 (autocast runs ``softmax`` and
     ``exp`` in float32 too): bf16 rounds a logit ``-(m_i - m_j)^2`` by up to
@@ -222,15 +249,15 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     if recording_graph():
         return _nc_message_graph(v, m)
     pl = None
-    if v.numel() and v.dtype in (torch.float32, torch.float64):
-        spread = float((m.amax(-1) - m.amin(-1)).max())  # one sync
+    if _FAST_MESSAGE[0] and v.numel() and v.dtype in (torch.float32, torch.float64):
+        spread = float((m.amax(-1) - m.amin(-1)).max().detach())  # a sync
         pl = plan(spread, m.size(-1), v.dtype)
     if pl is not None:
         if DEBUG:
             note_path(f'NC message: fast Gauss transform, C={m.size(-1)}, '
                       f'{pl.boxes} box(es) x {pl.terms} terms (rank '
-                      f'{pl.rank}), bound {pl.bound:.1e} x max|v|, '
-                      f'{v.dtype}')
+                      f'{pl.rank}), {v.dtype}, error <= '
+                      f'{TOLERANCE[v.dtype]:.0e} x max|v|')
         return GaussMessage.apply(v.contiguous(), m, pl)
     if DEBUG:
         note_path(f'NC message: exact, C={m.size(-1)}, {v.dtype}')
