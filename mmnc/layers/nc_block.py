@@ -102,7 +102,12 @@ def _kernel(m: torch.Tensor) -> torch.Tensor:
     would otherwise reach the denormal range.
     """
     d = m.unsqueeze(2) - m.unsqueeze(1)  # [b, C(j), C(i)]
-    w = d.square_().clamp_(max=80).neg_().exp_()
+    return _weights(d.square_())
+
+
+def _weights(d2: torch.Tensor) -> torch.Tensor:
+    """``exp(-d2)`` in place, as :func:`_kernel` says."""
+    w = d2.clamp_(max=80).neg_().exp_()
     return F.threshold_(w, torch.finfo(w.dtype).eps / 2, 0.0)
 
 
@@ -160,10 +165,10 @@ class _NCMessage(torch.autograd.Function):
         rhs = torch.cat([a, v1], dim=1)  # [B, 2(k + 1), C]
         wa, dd = torch.empty_like(a), torch.empty_like(rhs)
         for b in _chunks(v1.size(0), v1.size(2), v1.device):
-            w = _kernel(m[b])
+            d = m[b].unsqueeze(2) - m[b].unsqueeze(1)
+            w = _weights(d.square())
             torch.bmm(a[b], w, out=wa[b])
-            slope = (m[b].unsqueeze(2) - m[b].unsqueeze(1)).mul_(w)
-            torch.bmm(rhs[b], slope, out=dd[b])
+            torch.bmm(rhs[b], d.mul_(w), out=dd[b])
         da, dv = dd.split(v1.size(1), dim=1)
         grad_m = 2 * ((v1 * da).sum(1) + (a * dv).sum(1))
         return wa[:, :-1].transpose(1, 2), grad_m
@@ -262,6 +267,72 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     if DEBUG:
         note_path(f'NC message: exact, C={m.size(-1)}, {v.dtype}')
     return _NCMessage.apply(v.contiguous(), m)
+
+
+class _Link:
+    """Carries the output's gradient from :class:`_Residual`'s backward to
+    :class:`_Encode`'s (which autograd always runs later: the encoder feeds
+    the residual), so that the input's gradient is made in one pass."""
+    grad = None
+
+
+class _Encode(torch.autograd.Function):
+    """``x2 W^T + b`` for ``x2 = x`` as ``[N * C, H * W]``; its backward adds
+    the residual's gradient in the same ``addmm`` (one pass over the input's
+    gradient instead of a product and an add)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, link: _Link):
+        x2 = x.reshape(-1, weight.size(1))
+        ctx.save_for_backward(x2, weight)
+        ctx.link, ctx.shape = link, x.shape
+        return torch.addmm(bias, x2, weight.t())
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        x2, weight = ctx.saved_tensors
+        residual, ctx.link.grad = ctx.link.grad, None
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (grad.mm(weight) if residual is None else
+                      torch.addmm(residual, grad, weight)).view(ctx.shape)
+        if ctx.needs_input_grad[1]:
+            grad_w = grad.t().mm(x2)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad.sum(0)
+        return grad_x, grad_w, grad_b, None
+
+
+class _Residual(torch.autograd.Function):
+    """``x + z W^T`` ([N, C, H, W]), written once into a fresh tensor.
+
+    The output must not be a view, as hosts change it in place (mmdet's
+    Bottleneck with ``with_cp=True`` applies ``relu_`` to what its
+    checkpoint returns, and autograd forbids in-place changes of a view a
+    Function returns): ``addmm(x2, z, W^T).view(...)`` would be one, so the
+    product is written through a view into the output it returns. The
+    input's gradient goes to :class:`_Encode` through ``link``."""
+
+    @staticmethod
+    def forward(ctx, x, z, weight, link: _Link):
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+        torch.addmm(x.reshape(z.size(0), -1), z, weight.t(),
+                    out=out.view(z.size(0), -1))
+        ctx.save_for_backward(z, weight)
+        ctx.link = link
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        z, weight = ctx.saved_tensors
+        g2 = grad.reshape(z.size(0), -1)
+        if ctx.needs_input_grad[0]:
+            ctx.link.grad = g2
+        grad_z = g2.mm(weight) if ctx.needs_input_grad[1] else None
+        grad_w = g2.t().mm(z) if ctx.needs_input_grad[2] else None
+        return None, grad_z, grad_w, None
 
 
 @MODELS.register_module()
@@ -424,15 +495,21 @@ class NCBlock(BaseModule):
             check_finite(self, x)
         n, c, h, w = x.shape
         w_in, w_out = self._folded_io(h, w)
-        x2 = x.reshape(n * c, h * w)
-        hid = self.encoder[1](F.linear(x2, w_in, self.encoder[0].bias))
+        fused = not (recording_graph() or _autocast_enabled(x.device.type))
+        if fused:
+            link = _Link()
+            hid = _Encode.apply(x, w_in, self.encoder[0].bias, link)
+        else:
+            hid = F.linear(x.reshape(n * c, h * w), w_in, self.encoder[0].bias)
+        hid = self.encoder[1](hid)
         # [N * groups, C / groups, S // r]: channels talk within a group
         hid = hid.view(n * self.num_groups, c // self.num_groups, -1)
         z = self.decoder[1](self._message(hid)).reshape(n * c, -1)
-        delta = F.linear(_append(z, z.new_ones(())), w_out)  # [N * C, H * W]
-        # x + delta, not addmm(x2, ...).view(...): the output must not be a
-        # view, as hosts change it in place (mmdet's Bottleneck with
-        # with_cp=True applies relu_ to what its checkpoint returns, and
-        # autograd forbids in-place changes of a view a Function returns)
-        out = x + delta.view(n, c, h, w)
+        z = _append(z, z.new_ones(()))  # [N * C, S // r + 1]
+        if fused:
+            out = _Residual.apply(x, z, w_out, link)
+        else:
+            # x + delta, not addmm(x2, ...).view(...): the output must not
+            # be a view (see _Residual)
+            out = x + F.linear(z, w_out).view(n, c, h, w)
         return self.act(out) if self.act is not None else out
