@@ -97,8 +97,8 @@ def check(v, m, dtype, expect_fast=None):
 
 
 KINDS = ['spread1e-4', 'spread0.1', 'spread1', 'spread3', 'spread10',
-         'spread100', 'clusters', 'far-clusters', 'duplicates', 'outlier', 'equal', 'normal',
-         'mixed']
+         'spread100', 'clusters', 'far-clusters', 'duplicates', 'outlier',
+         'equal', 'normal', 'mixed']
 
 
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])

@@ -57,7 +57,6 @@ approaches ``C``, the exact path.
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
 
 import torch
 
@@ -102,7 +101,7 @@ def kernel_error(p: int, rho: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _plan(spread: float, channels: int, tol: float) -> Optional[Plan]:
+def _plan(spread: float, channels: int, tol: float) -> Plan | None:
     budget = tol / (4 * channels)  # 4 C E <= tol
     best = None
     max_boxes = max(1, channels // (RANK_FRACTION * 2))
@@ -131,7 +130,7 @@ def _plan(spread: float, channels: int, tol: float) -> Optional[Plan]:
 
 
 def plan(spread: float, channels: int,
-         dtype: torch.dtype) -> Optional[Plan]:
+         dtype: torch.dtype) -> Plan | None:
     """The cheapest :class:`Plan` for keys spread over ``spread`` (the
     largest ``max - min`` of a sample) and ``channels`` keys a sample, or
     ``None`` when the exact path is cheaper (see the module's cost model)."""

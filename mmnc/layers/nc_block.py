@@ -254,7 +254,8 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     if recording_graph():
         return _nc_message_graph(v, m)
     pl = None
-    if _FAST_MESSAGE[0] and v.numel() and v.dtype in (torch.float32, torch.float64):
+    if _FAST_MESSAGE[0] and v.numel() and v.dtype in (torch.float32,
+                                                       torch.float64):
         spread = float((m.amax(-1) - m.amin(-1)).max().detach())  # a sync
         pl = plan(spread, m.size(-1), v.dtype)
     if pl is not None:

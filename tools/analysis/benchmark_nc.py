@@ -170,7 +170,7 @@ def run_message(case: str, repeat: int) -> None:
     v = torch.randn(b, c, k)
     cases = {'keys of a random NCBlock': block_keys(b, c, k)}
     for spread in (0.1, 1.0, 3.0, 10.0):
-        cases['uniform'  + ' ' * int(spread * 10 % 7)] = (torch.rand(b, c) - 0.5) * spread
+        cases[f'uniform {spread:g}'] = (torch.rand(b, c) - 0.5) * spread
     print(f'\n### message {case} (BxCxk), fwd+bwd, median of {repeat}\n')
     print('| keys | spread | plan (boxes x terms) | exact (s) | transform (s) '
           '| exact / transform |')
@@ -178,11 +178,11 @@ def run_message(case: str, repeat: int) -> None:
     for name, m in cases.items():
         vr, mr = v.clone().requires_grad_(), m.clone().requires_grad_()
 
-        def exact():
+        def exact(vr=vr, mr=mr):
             with nc_block.exact_message():
                 nc_block.nc_message(vr, mr).sum().backward()
 
-        def fast():
+        def fast(vr=vr, mr=mr):
             nc_block.nc_message(vr, mr).sum().backward()
 
         sp = float((m.amax(-1) - m.amin(-1)).max())
