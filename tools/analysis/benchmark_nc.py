@@ -168,7 +168,7 @@ def run_message(case: str, repeat: int) -> None:
     b, c, k = (int(t) for t in case.split('x'))
     torch.manual_seed(0)
     v = torch.randn(b, c, k)
-    cases = {'keys of a random NCBlock': block_keys(b, c, k)}
+    cases = {'random-NCBlock': block_keys(b, c, k)}
     for spread in (0.1, 1.0, 3.0, 10.0):
         cases[f'uniform {spread:g}'] = (torch.rand(b, c) - 0.5) * spread
     print(f'\n### message {case} (BxCxk), fwd+bwd, median of {repeat}\n')
