@@ -1,4 +1,5 @@
-"""``MMNC_DEBUG=1``: NC and SE blocks check their input for NaN/Inf."""
+"""``MMNC_DEBUG=1``: NC and SE blocks check their input for NaN/Inf, and
+NC says which path computed its message."""
 import os
 
 import torch
@@ -17,3 +18,14 @@ def check_finite(block: torch.nn.Module, x: torch.Tensor) -> None:
             f'Inf, so the layers before it already diverged. Lower the '
             f'learning rate, clip gradients (optim_wrapper.clip_grad) or '
             f'check the input data.')
+
+
+_noted: set = set()
+
+
+def note_path(message: str) -> None:
+    """Log ``message`` (which path a block took) once per distinct text."""
+    if message not in _noted:
+        _noted.add(message)
+        from mmengine.logging import print_log
+        print_log(f'[MMNC_DEBUG] {message}', logger='current')

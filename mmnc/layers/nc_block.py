@@ -5,8 +5,9 @@ https://papers.nips.cc/paper/8411-cross-channel-communication-networks
 Official code: https://github.com/jwyang/C3Net.pytorch
 (``lib/layers/cross_neuron_distributed.py``).
 """
+import contextlib
 import sys
-from typing import Callable, Sequence, Union
+from typing import Callable, Iterator, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -15,7 +16,8 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from .debug import DEBUG, check_finite
+from .debug import DEBUG, check_finite, note_path
+from .gauss_transform import TOLERANCE, GaussMessage, plan
 from .plugins import run_build_checks
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
@@ -93,11 +95,20 @@ def _kernel(m: torch.Tensor) -> torch.Tensor:
 
     ``w / w.sum(-1)`` is the softmax over ``i``; its largest logit is the
     ``i = j`` one (0), so no max-subtraction is needed and row sums are
-    >= 1. Logits below -80 (weights < 1e-34, far below float eps) are
-    clamped there: ``exp`` of denormals is many times slower on CPUs.
+    >= 1. Logits below -80 are clamped there (``exp`` of denormals is many
+    times slower on CPUs), and weights at or below the unit roundoff ``u``
+    of the dtype (``2^-24`` in float32) are set to 0: each moves a row sum
+    by less than its rounding, and products of such weights with gradients
+    would otherwise reach the denormal range.
     """
     d = m.unsqueeze(2) - m.unsqueeze(1)  # [b, C(j), C(i)]
-    return d.square_().clamp_(max=80).neg_().exp_()
+    return _weights(d.square_())
+
+
+def _weights(d2: torch.Tensor) -> torch.Tensor:
+    """``exp(-d2)`` in place, as :func:`_kernel` says."""
+    w = d2.clamp_(max=80).neg_().exp_()
+    return F.threshold_(w, torch.finfo(w.dtype).eps / 2, 0.0)
 
 
 def _append(x: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
@@ -111,11 +122,12 @@ class _NCMessage(torch.autograd.Function):
     The ``C x C`` weights ``w[j, i] = exp(-(m_i - m_j)^2)`` are a Gaussian
     kernel of the channel keys ``m``, cheap to rebuild: they are made for a
     few samples at a time, never stored, and rebuilt in backward. They are
-    symmetric, so backward needs one product with them: ``[a; m a; m v] W``
-    gives the values' gradient and, without forming the ``C x C`` logit
-    gradient, the keys' gradient. The softmax's normaliser rides along as a
-    row of ones. Matmul work is ``4 B C^2 (k + 1)`` multiply-adds for
-    ``k``-wide values.
+    symmetric, so the values' gradient is one product ``a W``; the keys'
+    gradient takes one product ``[a; v] D`` with the slope kernel ``D_ij =
+    (m_i - m_j) w_ij``, without forming the ``C x C`` logit gradient. The
+    softmax's normaliser rides along as a row of ones. Matmul work is ``4 B
+    C^2 (k + 1)`` multiply-adds for ``k``-wide values. Used where the fast
+    Gauss transform (:mod:`.gauss_transform`) is not cheaper.
     """
 
     @staticmethod
@@ -146,15 +158,19 @@ class _NCMessage(torch.autograd.Function):
         # d loss / d logit_ji = w_ji a_j . v1_i; a_j = [g_j / Z_j ;
         # -g_j . out_j / Z_j]
         a = torch.cat([gz, -(out * gz).sum(1, keepdim=True)], dim=1)
-        mr = m.unsqueeze(1)
-        rhs = torch.cat([a, mr * a, mr * v1], dim=1)  # [B, 3(k + 1), C]
-        prod = torch.empty_like(rhs)
-        for b in _chunks(v1.size(0), v1.size(2), v1.device):
-            torch.bmm(rhs[b], _kernel(m[b]), out=prod[b])
-        wa, wma, wmv = prod.split(v1.size(1), dim=1)
         # d logit_ji / d m_i = 2 (m_j - m_i), d logit_ji / d m_j = 2 (m_i -
-        # m_j); the j-side term with m_j vanishes (rows of dl sum to 0).
-        grad_m = 2 * ((v1 * (wma - mr * wa)).sum(1) + (a * wmv).sum(1))
+        # m_j): the keys' gradient is 2 (v1 . D a + a . D v1) with the slope
+        # kernel D_ij = (m_i - m_j) w_ij, built as such (the products m W x
+        # - W (m x) lose the digits of |m| / spread to cancellation)
+        rhs = torch.cat([a, v1], dim=1)  # [B, 2(k + 1), C]
+        wa, dd = torch.empty_like(a), torch.empty_like(rhs)
+        for b in _chunks(v1.size(0), v1.size(2), v1.device):
+            d = m[b].unsqueeze(2) - m[b].unsqueeze(1)
+            w = _weights(d.square())
+            torch.bmm(a[b], w, out=wa[b])
+            torch.bmm(rhs[b], d.mul_(w), out=dd[b])
+        da, dv = dd.split(v1.size(1), dim=1)
+        grad_m = 2 * ((v1 * da).sum(1) + (a * dv).sum(1))
         return wa[:, :-1].transpose(1, 2), grad_m
 
 
@@ -172,26 +188,52 @@ def _nc_message_graph(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return acc[..., :-1] / acc[..., -1:]
 
 
+_FAST_MESSAGE = [True]
+
+
+@contextlib.contextmanager
+def exact_message() -> Iterator[None]:
+    """Within this context NC's message always takes the exact path
+    (:class:`_NCMessage`), e.g. to compare it with the fast Gauss
+    transform (``tools/analysis/benchmark_nc.py``)."""
+    before, _FAST_MESSAGE[0] = _FAST_MESSAGE[0], False
+    try:
+        yield
+    finally:
+        _FAST_MESSAGE[0] = before
+
+
 def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """The message each channel receives from the channels of its group.
 
     ``out[j] = sum_i a_ij * v[i]`` with ``a_ij = softmax_i(-(m_i - m_j)^2)``.
 
-    Two implementations of one function. In eager mode, with or without
-    gradients, on every device: :class:`_NCMessage`, which never holds more
-    than a chunk of the ``C x C`` weights. Measured on a 2-core CPU at
-    B = 512, C = 512, 6-wide values, fwd+bwd: 0.20 s, against 0.38 s for
-    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q . k``
-    form of the logits), 1.0 s for its math backend, 2.25 s for
-    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled. In
-    ``no_grad`` inference of a C4 RoI head (1000 RoIs x 4 groups) weights
-    materialised at once would take 4 GiB. While a graph is recorded
-    (:func:`recording_graph`): :func:`_nc_message_graph`, standard ops every
-    exporter and compiler supports. (The Function records as an opaque or
-    wrong graph: the TorchScript ONNX exporter writes its ``out=`` products
-    as never-written buffers, so the model outputs NaN, and a
+    Three implementations of one function. In eager mode, with or without
+    gradients, on every device, for float32 and float64, when the cost
+    model of :mod:`.gauss_transform` says so (``C >= 32`` keys a sample and
+    keys not so spread that the transform's rank ``boxes x terms`` exceeds
+    ``C / 4``): :class:`~.gauss_transform.GaussMessage`, the fast Gauss
+    transform, within ``1e-7 x max|v|`` (float32; ``1e-11`` in float64) of
+    the exact message by a stated bound. Otherwise in eager mode:
+    :class:`_NCMessage`, exact, which never holds more than a chunk of the
+    ``C x C`` weights. Measured on a 2-core CPU at B = 512, C = 512, 6-wide
+    values, fwd+bwd, the exact path took 0.20 s, against 0.38 s for
+    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q .
+    k`` form of the logits), 1.0 s for its math backend, 2.25 s for
+    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled; the
+    transform is 5-9x faster than the exact path there
+    (``tools/analysis/benchmark_nc.py``). In ``no_grad`` inference of a C4
+    RoI head (1000 RoIs x 4 groups) weights materialised at once would take
+    4 GiB. While a graph is recorded (:func:`recording_graph`):
+    :func:`_nc_message_graph`, standard ops every exporter and compiler
+    supports, in the exact form: the transform's plan (boxes, terms) is
+    chosen in Python from the keys' values, which a recorded graph would
+    freeze for every later input. (The Functions record as an opaque or
+    wrong graph: the TorchScript ONNX exporter writes their ``out=``
+    products as never-written buffers, so the model outputs NaN, and a
     ``torch.export``-ed program refuses gradient mode; ``torch.compile``
-    specialises its chunk loop to each batch size and recompiles.)
+    specialises the chunk loop to each batch size and recompiles.)
+    ``MMNC_DEBUG=1`` logs which path ran (once per distinct plan).
 
     Under autocast both compute in float32 (autocast runs ``softmax`` and
     ``exp`` in float32 too): bf16 rounds a logit ``-(m_i - m_j)^2`` by up to
@@ -211,7 +253,87 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
             return nc_message(v.float(), m.float())
     if recording_graph():
         return _nc_message_graph(v, m)
+    pl = None
+    if _FAST_MESSAGE[0] and v.numel() and v.dtype in (torch.float32,
+                                                       torch.float64):
+        spread = float((m.amax(-1) - m.amin(-1)).max().detach())  # a sync
+        pl = plan(spread, m.size(-1), v.dtype)
+    if pl is not None:
+        if DEBUG:
+            note_path(f'NC message: fast Gauss transform, C={m.size(-1)}, '
+                      f'{pl.boxes} box(es) x {pl.terms} terms (rank '
+                      f'{pl.rank}), {v.dtype}, error <= '
+                      f'{TOLERANCE[v.dtype]:.0e} x max|v|')
+        return GaussMessage.apply(v.contiguous(), m, pl)
+    if DEBUG:
+        note_path(f'NC message: exact, C={m.size(-1)}, {v.dtype}')
     return _NCMessage.apply(v.contiguous(), m)
+
+
+class _Link:
+    """Carries the output's gradient from :class:`_Residual`'s backward to
+    :class:`_Encode`'s (which autograd always runs later: the encoder feeds
+    the residual), so that the input's gradient is made in one pass."""
+    grad = None
+
+
+class _Encode(torch.autograd.Function):
+    """``x2 W^T + b`` for ``x2 = x`` as ``[N * C, H * W]``; its backward adds
+    the residual's gradient in the same ``addmm`` (one pass over the input's
+    gradient instead of a product and an add)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, link: _Link):
+        x2 = x.reshape(-1, weight.size(1))
+        ctx.save_for_backward(x2, weight)
+        ctx.link, ctx.shape = link, x.shape
+        return torch.addmm(bias, x2, weight.t())
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        x2, weight = ctx.saved_tensors
+        residual, ctx.link.grad = ctx.link.grad, None
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (grad.mm(weight) if residual is None else
+                      torch.addmm(residual, grad, weight)).view(ctx.shape)
+        if ctx.needs_input_grad[1]:
+            grad_w = grad.t().mm(x2)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad.sum(0)
+        return grad_x, grad_w, grad_b, None
+
+
+class _Residual(torch.autograd.Function):
+    """``x + z W^T`` ([N, C, H, W]), written once into a fresh tensor.
+
+    The output must not be a view, as hosts change it in place (mmdet's
+    Bottleneck with ``with_cp=True`` applies ``relu_`` to what its
+    checkpoint returns, and autograd forbids in-place changes of a view a
+    Function returns): ``addmm(x2, z, W^T).view(...)`` would be one, so the
+    product is written through a view into the output it returns. The
+    input's gradient goes to :class:`_Encode` through ``link``."""
+
+    @staticmethod
+    def forward(ctx, x, z, weight, link: _Link):
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+        torch.addmm(x.reshape(z.size(0), -1), z, weight.t(),
+                    out=out.view(z.size(0), -1))
+        ctx.save_for_backward(z, weight)
+        ctx.link = link
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        z, weight = ctx.saved_tensors
+        g2 = grad.reshape(z.size(0), -1)
+        if ctx.needs_input_grad[0]:
+            ctx.link.grad = g2
+        grad_z = g2.mm(weight) if ctx.needs_input_grad[1] else None
+        grad_w = g2.t().mm(z) if ctx.needs_input_grad[2] else None
+        return None, grad_z, grad_w, None
 
 
 @MODELS.register_module()
@@ -374,15 +496,21 @@ class NCBlock(BaseModule):
             check_finite(self, x)
         n, c, h, w = x.shape
         w_in, w_out = self._folded_io(h, w)
-        x2 = x.reshape(n * c, h * w)
-        hid = self.encoder[1](F.linear(x2, w_in, self.encoder[0].bias))
+        fused = not (recording_graph() or _autocast_enabled(x.device.type))
+        if fused:
+            link = _Link()
+            hid = _Encode.apply(x, w_in, self.encoder[0].bias, link)
+        else:
+            hid = F.linear(x.reshape(n * c, h * w), w_in, self.encoder[0].bias)
+        hid = self.encoder[1](hid)
         # [N * groups, C / groups, S // r]: channels talk within a group
         hid = hid.view(n * self.num_groups, c // self.num_groups, -1)
         z = self.decoder[1](self._message(hid)).reshape(n * c, -1)
-        delta = F.linear(_append(z, z.new_ones(())), w_out)  # [N * C, H * W]
-        # x + delta, not addmm(x2, ...).view(...): the output must not be a
-        # view, as hosts change it in place (mmdet's Bottleneck with
-        # with_cp=True applies relu_ to what its checkpoint returns, and
-        # autograd forbids in-place changes of a view a Function returns)
-        out = x + delta.view(n, c, h, w)
+        z = _append(z, z.new_ones(()))  # [N * C, S // r + 1]
+        if fused:
+            out = _Residual.apply(x, z, w_out, link)
+        else:
+            # x + delta, not addmm(x2, ...).view(...): the output must not
+            # be a view (see _Residual)
+            out = x + F.linear(z, w_out).view(n, c, h, w)
         return self.act(out) if self.act is not None else out

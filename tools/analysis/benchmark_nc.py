@@ -1,12 +1,17 @@
 """Speed, peak memory and FLOPs of NCBlock vs the naive formulation.
 
-Times are fwd+bwd medians of variants run interleaved in one process (the
-machine is shared and noisy, so compare ratios, not seconds); peak memory is
-the growth of peak RSS over one fwd+bwd (Linux /proc), each variant in a
-fresh process.
+Variants: identity, SE, NC (its message by the fast Gauss transform where
+the cost model picks it), NC with the exact message forced (``nc_exact``)
+and the naive formulation. Times are fwd+bwd medians of variants run
+interleaved in one process (the machine is shared and noisy, so compare
+ratios, not seconds); peak memory is the growth of peak RSS over one
+fwd+bwd (Linux /proc), each variant in a fresh process. ``--message``
+times the message alone (exact vs fast Gauss transform) for the keys of a
+random block and for uniform keys of a few spreads.
 
     python tools/analysis/benchmark_nc.py            # the three default cases
     python tools/analysis/benchmark_nc.py --case 128x2048x7x7:7 --repeat 5
+    python tools/analysis/benchmark_nc.py --message 512x512x6 --repeat 5
 """
 import argparse
 import json
@@ -19,11 +24,24 @@ import torch
 import torch.nn as nn
 
 import mmnc  # noqa: F401
-from mmnc.layers import NCBlock, SEBlock
+from mmnc.layers import NCBlock, SEBlock, nc_block
+from mmnc.layers.gauss_transform import plan
 from mmnc.testing import NaiveNC
 
 DEFAULT_CASES = ('128x2048x7x7:7', '2x2048x41x41:16', '64x16x32x32:16')
-VARIANTS = ('identity', 'se', 'nc', 'nc_naive')
+VARIANTS = ('identity', 'se', 'nc', 'nc_exact', 'nc_naive')
+
+
+class ExactNC(nn.Module):
+    """An NC block whose message always takes the exact path."""
+
+    def __init__(self, block: NCBlock):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with nc_block.exact_message():
+            return self.block(x)
 
 
 def parse_case(case: str):
@@ -38,7 +56,8 @@ def build(variant: str, channels: int, grid: int) -> nn.Module:
     if variant == 'se':
         return SEBlock(channels)
     nc = NCBlock(channels, grid=grid, zero_init=False)  # not a no-op
-    return NaiveNC(nc) if variant == 'nc_naive' else nc
+    wrap = dict(nc_naive=NaiveNC, nc_exact=ExactNC)
+    return wrap[variant](nc) if variant in wrap else nc
 
 
 def fwd_bwd(model: nn.Module, x: torch.Tensor) -> None:
@@ -116,6 +135,64 @@ def run_case(case: str, repeat: int) -> dict:
     return rows
 
 
+def _interleaved(fns: dict, repeat: int) -> dict:
+    times = {n: [] for n in fns}
+    for f in fns.values():
+        f()  # warm-up
+    for _ in range(repeat):
+        for n, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[n].append(time.perf_counter() - t0)
+    return {n: statistics.median(t) for n, t in times.items()}
+
+
+def block_keys(batch: int, channels: int, k: int) -> torch.Tensor:
+    """The keys an NCBlock(2048, grid=7) with random weights makes for
+    random input, ``[batch, channels]`` (groups of ``channels``)."""
+    block = build('nc', 4 * channels, 7)
+    x = torch.randn(-(-batch // 4), 4 * channels, 7, 7)
+    with torch.no_grad():
+        w_in, _ = block._folded_io(7, 7)
+        hid = block.encoder[1](torch.nn.functional.linear(
+            x.reshape(-1, 49), w_in, block.encoder[0].bias))
+        enc_out = block.encoder[2]
+        m = torch.nn.functional.linear(
+            hid, enc_out.weight.mean(0, keepdim=True),
+            enc_out.bias.mean(0, keepdim=True))
+    return m.view(-1, channels)[:batch]
+
+
+def run_message(case: str, repeat: int) -> None:
+    """Message fwd+bwd: exact path vs fast Gauss transform."""
+    b, c, k = (int(t) for t in case.split('x'))
+    torch.manual_seed(0)
+    v = torch.randn(b, c, k)
+    cases = {'random-NCBlock': block_keys(b, c, k)}
+    for spread in (0.1, 1.0, 3.0, 10.0):
+        cases[f'uniform {spread:g}'] = (torch.rand(b, c) - 0.5) * spread
+    print(f'\n### message {case} (BxCxk), fwd+bwd, median of {repeat}\n')
+    print('| keys | spread | plan (boxes x terms) | exact (s) | transform (s) '
+          '| exact / transform |')
+    print('|---|---:|---|---:|---:|---:|')
+    for name, m in cases.items():
+        vr, mr = v.clone().requires_grad_(), m.clone().requires_grad_()
+
+        def exact(vr=vr, mr=mr):
+            with nc_block.exact_message():
+                nc_block.nc_message(vr, mr).sum().backward()
+
+        def fast(vr=vr, mr=mr):
+            nc_block.nc_message(vr, mr).sum().backward()
+
+        sp = float((m.amax(-1) - m.amin(-1)).max())
+        pl = plan(sp, c, m.dtype)
+        t = _interleaved(dict(exact=exact, fast=fast), repeat)
+        label = f'{pl.boxes} x {pl.terms}' if pl else 'exact'
+        print(f'| {name.split()[0]} | {sp:.3g} | {label} | {t["exact"]:.4f} | '
+              f'{t["fast"]:.4f} | {t["exact"] / t["fast"]:.1f}x |')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--case', action='append',
@@ -125,9 +202,11 @@ def main() -> None:
     parser.add_argument(
         '--threads', type=int, help='torch threads (default: torch\'s); '
         '1 keeps a loaded machine from stalling multi-threaded ops')
+    parser.add_argument('--message', action='append',
+                        help='BxCxk: time the message alone (repeatable)')
     parser.add_argument('--memory-of', help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cases = args.case or list(DEFAULT_CASES)
+    cases = args.case or ([] if args.message else list(DEFAULT_CASES))
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_of:
@@ -135,6 +214,8 @@ def main() -> None:
         return
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; '
           'fwd+bwd, median of', args.repeat)
+    for case in args.message or []:
+        run_message(case, args.repeat)
     for case in cases:
         rows = run_case(case, args.repeat)
         nc, naive = rows['nc'], rows['nc_naive']
@@ -145,8 +226,11 @@ def main() -> None:
             r = rows[v]
             print(f'| {v} | {r["seconds"]:.4f} | {r["mib"]:.1f} | '
                   f'{r["gflops"]:.3f} |')
+        exact, se = rows['nc_exact'], rows['se']
         print(f'\nNC vs naive: {naive["seconds"] / nc["seconds"]:.1f}x '
               f'faster, memory {nc["mib"] / max(naive["mib"], 1e-9):.3f}x; '
+              f'NC vs NC exact: {exact["seconds"] / nc["seconds"]:.2f}x '
+              f'faster; NC / SE: {nc["seconds"] / se["seconds"]:.2f}; '
               f'max |diff| of output and input grad: '
               f'{rows["max_abs_diff"]:.2e}')
 
