@@ -24,14 +24,9 @@ CONFIGS = sorted(p.relative_to(ROOT).as_posix() for f in FOLDERS
                  for p in (ROOT / 'configs' / f).glob('*.py'))
 CIFAR_STAGE_IN = {'resnet': (16, 16, 32), 'wrn22-10': (16, 160, 320)}
 
+pytestmark = pytest.mark.usefixtures('one_thread')
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Small forwards on a small shared CPU are faster on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+
 
 
 def build(config: str):

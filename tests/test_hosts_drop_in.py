@@ -20,17 +20,11 @@ from mmnc.models.det.plugin_res_layer import PluginResLayer
 from mmnc.models.drop_in import upstream_class
 from mmnc.registry import _HOSTS, get_host
 
-pytestmark = pytest.mark.classic
+pytestmark = [pytest.mark.classic, pytest.mark.usefixtures('one_thread')]
 
 ALL_HOSTS = [cls for by_scope in _HOSTS.values() for cls in by_scope.values()]
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def host_id(cls: type) -> str:

@@ -17,19 +17,13 @@ from mmnc.layers import NCBlock, SEBlock
 from mmnc.registry import get_host
 from mmnc.utils import check_plugin_config
 
-pytestmark = pytest.mark.classic
+pytestmark = [pytest.mark.classic, pytest.mark.usefixtures('one_thread')]
 
 S1_S4 = (True, False, False, True)
 MBV2_POSITIONS = {'after_linear': (False, ) * 6 + (True, ),
                   'after_stage': (True, ) + (False, ) * 6}
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(scope: str, cfg: dict):

@@ -211,17 +211,6 @@ def bootstrap_values(groups: Dict[str, Dict[object, PerImage]], key: str,
             for v, g in groups.items()}, len(ids)
 
 
-def _seed_draws(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """[B]: per replicate, the mean of ``values`` [n_seeds, B] over seeds
-    drawn with replacement, spread scaled by ``sqrt(n / (n - 1))``."""
-    n, b = values.shape
-    if n == 1:
-        return values[0]
-    mean = values.mean(0)
-    drawn = values[rng.integers(n, size=(n, b)), np.arange(b)].mean(0)
-    return mean + math.sqrt(n / (n - 1)) * (drawn - mean)
-
-
 def _interval(point: float, draws: np.ndarray, seeds: str, images: int,
               level: float) -> Interval:
     low, high = np.nanpercentile(draws, [50 * (1 - level),
