@@ -28,7 +28,6 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 
-
 def build(config: str):
     cfg = Config.fromfile(str(ROOT / config))
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
