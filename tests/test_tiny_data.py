@@ -307,7 +307,7 @@ def test_digits_split_and_mmpretrain(digits):
         n = int((data.target == c).sum())
         for split in ('val', 'test'):
             got = len(list((root / split / str(c)).glob('*.png')))
-            assert got == round(n * 0.25), (split, c)
+            assert got == round(n * 0.125), (split, c)
     img = np.asarray(Image.open(next((root / 'val' / '3').glob('*.png'))))
     assert img.shape == (8, 8) and img.dtype == np.uint8 and img.max() > 200
     first = root / seen[0][0] / '0'

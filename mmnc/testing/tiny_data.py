@@ -495,7 +495,7 @@ def make_shape_crops(root: PathLike, num_train: int = 4000,
     return {'train_images': num_train, 'val_images': num_val}
 
 
-def make_digits(root: PathLike, val_fraction: float = 0.25,
+def make_digits(root: PathLike, val_fraction: float = 0.125,
                 seed: int = 0,
                 test_fraction: float | None = None) -> Dict[str, int]:
     """Export scikit-learn's UCI digits as a stratified image-folder set.
@@ -522,6 +522,12 @@ def make_digits(root: PathLike, val_fraction: float = 0.25,
     digits = load_digits()
     pixels = np.rint(digits.images * (255 / 16)).astype(np.uint8)
     test_fraction = val_fraction if test_fraction is None else test_fraction
+    if not (0 <= val_fraction and 0 <= test_fraction
+            and val_fraction + test_fraction < 1):
+        raise ValueError(
+            f'make_digits: val_fraction ({val_fraction}) and test_fraction '
+            f'({test_fraction}) must be >= 0 and leave images to train on '
+            f'(sum < 1); test_fraction defaults to val_fraction')
     rng = np.random.default_rng(seed)
     split_of = np.full(len(digits.target), 'train', dtype=object)
     for c in range(len(DIGIT_CLASSES)):

@@ -15,6 +15,7 @@ Prints ``equal`` or where the outputs differ and by how much; exits 1 if
 they differ.
 """
 import argparse
+import os
 import sys
 import tempfile
 from typing import Any, Iterator, List, Tuple
@@ -27,25 +28,26 @@ import mmnc  # noqa: F401  (registers mmnc's modules)
 
 
 def raw_outputs(config: str, ckpt: str, options: dict | None,
-                batches: int) -> List[Any]:
+                batches: int, work_dir: str) -> List[Any]:
     """``test_step`` outputs of the first ``batches`` test batches, with the
     checkpoint loaded as tools/test.py loads it."""
     cfg = Config.fromfile(config)
     if options:
         cfg.merge_from_dict(options)
     cfg.load_from = ckpt
-    with tempfile.TemporaryDirectory() as work:
-        cfg.work_dir = work
-        runner = Runner.from_cfg(cfg)
-        runner.load_or_resume()
-        runner.model.eval()
-        out = []
-        with torch.no_grad():
-            for i, batch in enumerate(runner.test_dataloader):
-                if i == batches:
-                    break
-                out += [s.to_dict() if hasattr(s, 'to_dict') else s
-                        for s in runner.model.test_step(batch)]
+    # a name of its own: mmengine's visualizer and logger are per name
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'insertion_{os.path.basename(work_dir)}'
+    runner = Runner.from_cfg(cfg)
+    runner.load_or_resume()
+    runner.model.eval()
+    out = []
+    with torch.no_grad():
+        for i, batch in enumerate(runner.test_dataloader):
+            if i == batches:
+                break
+            out += [s.to_dict() if hasattr(s, 'to_dict') else s
+                    for s in runner.model.test_step(batch)]
     return out
 
 
@@ -84,11 +86,12 @@ def main(argv=None) -> int:
     parser.add_argument('--nc-options', nargs='+', action=DictAction,
                         help='options of the +NC config only')
     args = parser.parse_args(argv)
-    base = raw_outputs(args.base_config, args.checkpoint, args.cfg_options,
-                       args.batches)
     nc_options = {**(args.cfg_options or {}), **(args.nc_options or {})}
-    got = raw_outputs(args.nc_config, args.checkpoint, nc_options,
-                      args.batches)
+    with tempfile.TemporaryDirectory() as work:
+        base = raw_outputs(args.base_config, args.checkpoint,
+                           args.cfg_options, args.batches, f'{work}/base')
+        got = raw_outputs(args.nc_config, args.checkpoint, nc_options,
+                          args.batches, f'{work}/nc')
     found = list(differences(base, got))
     if not base:
         print('insertion check: no test batch was run')
