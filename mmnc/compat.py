@@ -29,6 +29,8 @@ Turn it off with ``MMNC_CHECKPOINT_FIX=0``. To load a checkpoint you trust
 that needs more, use torch's switch ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
 (honoured by both loaders).
 """
+import codecs
+import collections
 import os
 import os.path as osp
 import pickle
@@ -137,17 +139,25 @@ def _numeric_dtype_classes() -> list:
         np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)]
 
 
+# plain-data constructors torch >= 2.6 allows by default and older torch's
+# list lacks (torch.save writes bytes as _codecs.encode(str, 'latin1'))
+_PLAIN = {'_codecs.encode': codecs.encode, 'builtins.bytearray': bytearray,
+          'builtins.set': set, 'builtins.complex': complex,
+          'collections.OrderedDict': collections.OrderedDict,
+          'collections.Counter': collections.Counter}
+
+
 class RestrictedUnpickler(pickle.Unpickler):
-    """A pickle reader that finds only torch's weights-only globals and
-    :func:`checkpoint_globals` (torch < 2.6, as ``torch.load``'s
-    ``pickle_module``)."""
+    """A pickle reader that finds only torch's weights-only globals (as
+    torch >= 2.6 lists them) and :func:`checkpoint_globals` (torch < 2.6, as
+    ``torch.load``'s ``pickle_module``)."""
 
     def find_class(self, module: str, name: str) -> Any:
         from torch._weights_only_unpickler import _get_allowed_globals
         if module == '__builtin__':  # protocol 2 (torch.save's) names
             module = 'builtins'
         key = f'{module}.{name}'
-        allowed = {**_get_allowed_globals(), **checkpoint_globals()}
+        allowed = {**_get_allowed_globals(), **_PLAIN, **checkpoint_globals()}
         if key in allowed:
             return allowed[key]
         raise CheckpointRefused(f'it names {key}')
