@@ -31,6 +31,7 @@ that needs more, use torch's switch ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
 """
 import codecs
 import collections
+import functools
 import os
 import os.path as osp
 import pickle
@@ -147,17 +148,23 @@ _PLAIN = {'_codecs.encode': codecs.encode, 'builtins.bytearray': bytearray,
           'collections.Counter': collections.Counter}
 
 
+@functools.lru_cache(maxsize=1)
+def _restricted_globals() -> Dict[str, Any]:
+    """What :class:`RestrictedUnpickler` finds, built once (not per name)."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+    return {**_get_allowed_globals(), **_PLAIN, **checkpoint_globals()}
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """A pickle reader that finds only torch's weights-only globals (as
     torch >= 2.6 lists them) and :func:`checkpoint_globals` (torch < 2.6, as
     ``torch.load``'s ``pickle_module``)."""
 
     def find_class(self, module: str, name: str) -> Any:
-        from torch._weights_only_unpickler import _get_allowed_globals
         if module == '__builtin__':  # protocol 2 (torch.save's) names
             module = 'builtins'
         key = f'{module}.{name}'
-        allowed = {**_get_allowed_globals(), **_PLAIN, **checkpoint_globals()}
+        allowed = _restricted_globals()
         if key in allowed:
             return allowed[key]
         raise CheckpointRefused(f'it names {key}')
