@@ -9,6 +9,12 @@ VENV := $(if $(filter classic,$(MMNC_ENV)),.venv-classic,.venv)
 PY := $(VENV)/bin/python
 DATA ?= data
 PYTEST_ARGS ?= $(if $(filter classic,$(MMNC_ENV)),-m classic,)
+# test files go to TEST_JOBS workers (pytest-xdist; a file stays on one
+# worker, so its fixtures run once), each torch on one thread: most tests
+# run one small single-threaded process, and two of them fill this 2-core
+# machine. TEST_JOBS=0: one process, torch's default threads.
+TEST_JOBS ?= 2
+XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 .PHONY: setup data demo test lint benchmark
 
@@ -23,7 +29,7 @@ demo: setup
 
 test: setup
 	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs; fi
-	@$(PY) -m pytest tests $(PYTEST_ARGS)
+	@$(if $(XDIST),OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1},) $(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 lint: setup
 	@$(PY) -m ruff check mmnc tools tests configs

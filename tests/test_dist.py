@@ -141,9 +141,11 @@ exit $status
     assert 'GPU number: 2' in runtime(work)
     assert max_diff(work / 'epoch_1.pth', two_procs / 'epoch_1.pth') == 0
 
+    # tested on the val split: what the run's last validation scored with
+    # the same weights (the config's test split is the held-out one)
     launch('slurm_test.sh', 'cpu', 'mmnc', CLS, work / 'epoch_1.pth',
            '--work-dir', tmp_path / 'test', '--cfg-options', *digits,
-           *EXACT, env=env)
+           *EXACT, 'test_dataloader.dataset.data_prefix=val', env=env)
     assert read_test_metrics(tmp_path / 'test')['accuracy/top1'] == \
         pytest.approx(last_accuracy(work), abs=1e-4)
 

@@ -91,8 +91,13 @@ if ! mmcv_ok; then
     CXX_FOR_TORCH=g++
     "$PY" -c "import sys, torch; sys.exit(tuple(map(int, torch.__version__.split('.')[:2])) < (2, 4))" &&
       CXX_FOR_TORCH=$PWD/tools/cxx20.sh
-    step "4/6 building mmcv 2.1.0 with C++ ops for torch $TORCH (about 8 min on 2 cores; cached in $WHEELS)"
+    step "4/6 building mmcv 2.1.0 with C++ ops for torch $TORCH (about 7 min on 2 cores; cached in $WHEELS)"
     t0=$SECONDS
+    # Python's own CFLAGS without -g: the same -O3 code, no debug info, which
+    # takes a third of the compile time (roi_align.cpp: 21 s with -g, 13 s
+    # without). setuptools replaces (new) or extends (old) its CFLAGS by
+    # these; -g0 last wins either way.
+    CFLAGS="${CFLAGS:--DNDEBUG -fwrapv -O3 -Wall -g0}" \
     CXX=$CXX_FOR_TORCH MAX_JOBS=${MAX_JOBS:-$(nproc)} MMCV_WITH_OPS=1 \
       pip_q wheel --no-build-isolation --no-deps --no-cache-dir \
       -w "$WHEELS" mmcv==2.1.0 || fail "building mmcv 2.1.0 (see the compiler output above)"

@@ -7,9 +7,12 @@ them (:mod:`mmnc.evaluation.per_image`; ``--no-per-image``: not), which
 ``tools/analysis/compare.py`` resamples for its intervals.
 """
 import argparse
+import json
+import os
 import os.path as osp
 
 from mmengine.config import DictAction
+from mmengine.dist import barrier, get_rank, is_distributed
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -65,6 +68,28 @@ def per_image_metric(cfg, runner: Runner) -> PerImageResults:
     return metric
 
 
+def settle_metrics_json(runner: Runner) -> None:
+    """Leave one JSON object in ``<timestamp>.json`` when distributed.
+
+    mmengine 0.10's LoggerHook writes that file from every rank; their
+    timings differ, so a shorter write can leave a longer one's tail behind
+    (``json.loads``: "Extra data"). Once every rank is done, rank 0 keeps
+    the first object (each write is whole; the metrics are the same on all
+    ranks) and replaces the file atomically.
+    """
+    if not is_distributed():
+        return
+    barrier()
+    path = osp.join(runner.log_dir, f'{runner.timestamp}.json')
+    if get_rank() == 0 and osp.isfile(path):
+        with open(path) as f:
+            first, _ = json.JSONDecoder().raw_decode(f.read())
+        with open(path + '.tmp', 'w') as f:
+            json.dump(first, f)
+        os.replace(path + '.tmp', path)
+    barrier()
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args, checkpoint=args.checkpoint)
@@ -90,6 +115,7 @@ def main() -> None:
     if not args.no_per_image:
         runner.test_evaluator.metrics.append(per_image_metric(cfg, runner))
     runner.test()
+    settle_metrics_json(runner)
     if cpu_dist:
         destroy_cpu_distributed()
 
