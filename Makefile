@@ -12,7 +12,11 @@ PYTEST_ARGS ?= $(if $(filter classic,$(MMNC_ENV)),-m classic,)
 # test files go to TEST_JOBS workers (pytest-xdist; a file stays on one
 # worker, so its fixtures run once), each torch on one thread: most tests
 # run one small single-threaded process, and two of them fill this 2-core
-# machine. TEST_JOBS=0: one process, torch's default threads.
+# machine. TEST_JOBS=0: one process, torch's default threads. Before the
+# pinned suite, the learning tests' datasets and pretrained backbone are
+# made on both cores (`tools/demo.py --prepare`; the backbone is cached in
+# ~/.cache/mmnc like mmcv, and the quick demo of tests/test_learn.py reuses
+# both).
 TEST_JOBS ?= 2
 XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
@@ -29,6 +33,7 @@ demo: setup
 
 test: setup
 	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs; fi
+	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) tools/demo.py --prepare --out-dir work_dirs/demo-prepare; fi
 	@$(if $(XDIST),OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1},) $(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 lint: setup

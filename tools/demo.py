@@ -23,6 +23,7 @@ starts as the identity); the demo fails if not.
     python tools/demo.py                  # make demo
     python tools/demo.py --quick          # CI size: 1 seed, short runs
     python tools/demo.py --no-convs       # without the +Convs control (digits)
+    python tools/demo.py --prepare        # steps 1-2 only (make test runs it)
 """
 import argparse
 import hashlib
@@ -317,6 +318,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='without the +Convs control in classification '
                         '(the seed\'s Table 1 control: about 1 min here; '
                         'never in --quick)')
+    parser.add_argument('--prepare', action='store_true',
+                        help='only make the datasets and the pretrained '
+                        'backbone (cached), on every core')
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs at a time (default 2, one per core here)')
     parser.add_argument('--threads', type=int, default=1,
@@ -332,6 +336,8 @@ def main(argv=None) -> None:
     demo = Demo(parse_args(argv))
     demo.data()
     pretrained = demo.pretrain()
+    if demo.args.prepare:
+        return
     demo.task('3/6', 'cls', pretrained)
     demo.task('4/6', 'det', pretrained)
     demo.task('5/6', 'seg', pretrained)
