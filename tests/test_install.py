@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.install  # pinned only: not yet run in the classic one
+pytestmark = [pytest.mark.install, pytest.mark.classic]  # both environments
 
 ROOT = Path(__file__).parents[1]
 SOURCES = ('setup.py', 'pyproject.toml', 'MANIFEST.in', 'README.md',
