@@ -32,8 +32,8 @@ demo: setup
 	@$(PY) tools/demo.py
 
 test: setup
-	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs; fi
-	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) tools/demo.py --prepare --out-dir work_dirs/demo-prepare; fi
+	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs && \
+	  $(PY) tools/demo.py --prepare --out-dir work_dirs/demo-prepare; fi
 	@$(if $(XDIST),OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1},) $(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 lint: setup

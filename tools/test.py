@@ -8,7 +8,6 @@ them (:mod:`mmnc.evaluation.per_image`; ``--no-per-image``: not), which
 """
 import argparse
 import json
-import os
 import os.path as osp
 
 from mmengine.config import DictAction
@@ -17,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.engine import atomic_open
 from mmnc.evaluation import PerImageResults
 from mmnc.utils import (
     destroy_cpu_distributed,
@@ -84,9 +84,8 @@ def settle_metrics_json(runner: Runner) -> None:
     if get_rank() == 0 and osp.isfile(path):
         with open(path) as f:
             first, _ = json.JSONDecoder().raw_decode(f.read())
-        with open(path + '.tmp', 'w') as f:
+        with atomic_open(path) as f:
             json.dump(first, f)
-        os.replace(path + '.tmp', path)
     barrier()
 
 
