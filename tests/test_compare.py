@@ -26,6 +26,7 @@ from toolrun import (
 )
 
 from mmnc.analysis import compare as lib
+from mmnc.analysis import paired_stats
 from mmnc.testing.tiny_data import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py'
@@ -72,12 +73,33 @@ def runs(tmp_path_factory) -> Path:
             ('nc-untested', '-nc', 'train_cfg.val_begin=2')]:
         work_dir = tmp / 'runs' / name
         config = CONFIG.format(variant)
-        run_tool('tools/train.py', config, '--work-dir', work_dir,
+        last = ['--test-last'] if name == 'se' else []  # tested in-process
+        run_tool('tools/train.py', config, '--work-dir', work_dir, *last,
                  '--cfg-options', *opts, extra, env=ENV)
-        if name != 'nc-untested':
+        if name not in ('nc-untested', 'se'):
             run_tool('tools/test.py', config, work_dir / 'epoch_1.pth',
                      '--work-dir', work_dir, '--cfg-options', *opts, env=ENV)
     return tmp / 'runs'
+
+
+def test_train_test_last_gives_what_tools_test_gives(runs, tmp_path):
+    """tools/train.py --test-last (the +SE run) writes the metrics and
+    per-image results tools/test.py gives for the last checkpoint."""
+    opts = data_root_options(runs.parent / 'digits') + [
+        'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=200']
+    run_tool('tools/test.py', CONFIG.format('-se'),
+             runs / 'se' / 'epoch_1.pth', '--work-dir', tmp_path,
+             '--cfg-options', *opts, env=ENV)
+    last, alone = (last_log_dir(d) for d in (runs / 'se', tmp_path))
+    assert (last / 'vis_data' / 'scalars.json').is_file()  # the training's
+    ours, theirs = (lib.numbers(read_test_metrics(d)) for d in (runs / 'se',
+                                                                tmp_path))
+    assert ours[TOP1] == theirs[TOP1]
+    got, want = (paired_stats.load(d / 'per_image.npz') for d in (last, alone))
+    assert got.arrays.keys() == want.arrays.keys()
+    for key in want.arrays:
+        assert (got.arrays[key] == want.arrays[key]).all(), key
+    assert (got.ids == want.ids).all()
 
 
 def test_compare_real_runs(runs, tmp_path):
@@ -135,7 +157,8 @@ def test_compare_real_runs(runs, tmp_path):
         assert float(d['low']) <= float(d['mean']) <= float(d['high'])
         assert (d['seeds'], d['images']) == ('1 paired seed', str(tested))
         assert f'{TOP1}: {d["verdict"]}' in text
-        assert d['verdict'].endswith('(1 seed: seed noise not counted)')
+        assert d['verdict'].endswith(', 1 seed: seed noise not counted)')
+        assert float(d['se_images']) > 0 and d['se_seeds'] == 'nan'
 
     with open(out / 'compare.csv') as f:
         rows = {r['variant']: r for r in csv.DictReader(f)}
@@ -166,7 +189,8 @@ def test_val_fallback_and_crash(runs, tmp_path, capsys):
     is flagged); a test run that died leaves only a log: missing."""
     trained = tmp_path / 'se-train-only'
     ts = sorted(d for d in (runs / 'se').iterdir() if d.is_dir())[0]
-    shutil.copytree(ts, trained / ts.name)
+    shutil.copytree(ts, trained / ts.name, ignore=shutil.ignore_patterns(
+        f'{ts.name}.json', 'per_image.npz'))  # its --test-last's
     for py in (runs / 'se').glob('*.py'):
         shutil.copy(py, trained)
     retested, died = tmp_path / 'nc-retested', tmp_path / 'nc-died'

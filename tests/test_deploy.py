@@ -229,7 +229,7 @@ def test_gpu_check_runs_on_cpu(capsys):
     assert 'only available training on gpu' in out
 
 
-SEG_MINI = ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-800i_voc-shapes-'
+SEG_MINI = ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-400i_voc-shapes-'
             '128x128.py')
 
 

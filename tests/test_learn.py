@@ -87,8 +87,8 @@ def test_learn_demo_prints_the_insertion_checks_and_the_comparison(
     checks = re.findall(r'insertion check: (\w+)', stdout)
     assert checks == ['equal', 'equal'], checks
     for task in ('resnet20_1xb32-5e_digits',
-                 'faster-rcnn_r50-w16-c4_1xb4-6e_coco-shapes',
-                 'deeplabv2_r50-w16-d8_1xb8-800i_voc-shapes-128x128'):
+                 'faster-rcnn_r50-w16-c4_1xb4-4e_coco-shapes',
+                 'deeplabv2_r50-w16-d8_1xb8-400i_voc-shapes-128x128'):
         table = stdout.split(f'### {task} ')[1].split('###')[0]
         rows = [r for r in table.splitlines() if r.startswith('| ')]
         assert [r.split('|')[1].strip() for r in rows[2:]] == [

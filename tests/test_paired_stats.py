@@ -129,6 +129,38 @@ def test_seeds_unpaired_and_single():
             ps.metric_fn(runs['A'][1], key)
 
 
+def test_standard_errors():
+    """Where the width comes from: seeds that agree add none; a variant
+    that fixes k of n images, the same ones for every seed, has the
+    binomial standard error of k / n from the images; per-seed differences
+    d1, d2 give |d1 - d2| / 2 from the seeds."""
+    n, k = 400, 40
+    wrong = np.zeros((n, 1), bool)
+    fixed = wrong.copy()
+    fixed[:k] = True
+
+    def runs(*correct):
+        return {s: ps.PerImage('cls', np.arange(n), dict(
+            topk=np.array([1]), correct=c)) for s, c in enumerate(correct)}
+
+    same = ps.paired_difference(runs(fixed, fixed), runs(wrong, wrong),
+                                'accuracy/top1', n_boot=2000)
+    p = k / n
+    assert same.mean == pytest.approx(100 * p)
+    assert same.se_seeds == 0
+    assert same.se_images == pytest.approx(
+        100 * math.sqrt(p * (1 - p) / n), rel=0.1)
+    half = fixed.copy()
+    half[k // 2:] = False  # seed 1 fixes k / 2 images
+    apart = ps.paired_difference(runs(fixed, half), runs(wrong, wrong),
+                                 'accuracy/top1', n_boot=200)
+    assert apart.se_seeds == pytest.approx(100 * (p - p / 2) / 2)
+    assert 's.e. images' in ps.verdict('b vs a', apart)
+    values, images = ps.bootstrap_values({'v': runs(fixed, fixed)},
+                                         'accuracy/top1', 200)
+    assert ps.mean_interval(values['v'], images).se_seeds == 0
+
+
 def written(metric: PerImageResults, samples: list, path: Path):
     metric.process({}, samples)
     metric.evaluate(len(samples))

@@ -1,23 +1,25 @@
 """The main job at mini scale (``make demo``): baseline / +SE / +NC, compared.
 
 The paper's protocol on data this machine trains on in minutes, through the
-same ``tools/train.py`` / ``tools/test.py`` a user runs:
+``tools/train.py`` a user runs (``--test-last``: tested as ``tools/test.py``
+would, in the same process):
 
 1. the datasets (``tools/make_datasets.py all``), skipped when they were made
    by the same code;
 2. pretraining of the plain mini backbone on the shape crops (the stand-in
    for ImageNet), reused while its config and data are unchanged;
-3. classification: ResNet-20 on the UCI digits;
-4. detection: Faster R-CNN C4 (stages 1-3 frozen, NC / SE in stage 4, the RoI
-   head), from the pretrained backbone;
-5. segmentation: DeepLab-v2 the same way;
-6. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
+3. the runs, longest first, ``--jobs`` at a time: detection (Faster R-CNN
+   C4: stages 1-3 frozen, NC / SE in stage 4, the RoI head, from the
+   pretrained backbone), segmentation (DeepLab-v2 the same way) and
+   classification (ResNet-20 on the UCI digits);
+4. the insertion checks;
+5. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
    95% intervals with verdicts from the ``per_image.npz`` each
    ``tools/test.py`` run writes).
 
-Runs go two at a time, one thread each (``--jobs``, ``--threads``). After
-4 and 5, the insertion check: ``tools/test.py`` of the +NC config on the
-trained baseline's checkpoint must give the baseline's metrics exactly (NC
+Runs go two at a time, one thread each (``--jobs``, ``--threads``). The
+insertion checks (detection, segmentation): the +NC config on the first
+trained baseline's checkpoint must give its raw outputs bit for bit (NC
 starts as the identity); the demo fails if not.
 
     python tools/demo.py                  # make demo
@@ -41,10 +43,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PRETRAIN = 'configs/mini/resnet50-w16_1xb64-12e_shape-crops.py'
 TASKS = {  # name: (config with {} for '', '-se', '-nc', pretrained keys)
     'cls': ('configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py', ()),
-    'det': ('configs/mini/faster-rcnn_r50-w16-c4{}_1xb4-6e_coco-shapes.py',
+    'det': ('configs/mini/faster-rcnn_r50-w16-c4{}_1xb4-4e_coco-shapes.py',
             ('model.backbone.init_cfg.checkpoint',
              'model.roi_head.shared_head.init_cfg.checkpoint')),
-    'seg': ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-800i_voc-shapes-'
+    'seg': ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-400i_voc-shapes-'
             '128x128.py', ('model.backbone.init_cfg.checkpoint', )),
 }
 # Shorter runs for CI (--quick); no validation while training (tools/test.py
@@ -58,7 +60,7 @@ QUICK = {
 }
 NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
 # seconds a run is expected to take, for the first ETA (then: measured)
-EXPECTED = {'pretrain': 170, 'cls': 25, 'det': 160, 'seg': 150, 'check': 15}
+EXPECTED = {'pretrain': 170, 'cls': 35, 'det': 230, 'seg': 150, 'check': 15}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
 CONVS = {'-convs': '+Convs'}  # classification's +Convs control (not --quick)
 
@@ -123,8 +125,8 @@ class Demo:
         self.seeds = dict(cls=args.seeds_cls, det=args.seeds_det,
                           seg=args.seeds_seg)
         self.todo = [('pretrain', 1)] + [
-            (task, n * len(self.variants(task)) + (task != 'cls'))
-            for task, n in self.seeds.items()]
+            (task, n * len(self.variants(task)))
+            for task, n in self.seeds.items()] + [('check', 2)]
         self.took: Dict[str, List[float]] = {}
         self.t0 = time.monotonic()
         self.env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep +
@@ -168,26 +170,19 @@ class Demo:
 
     def run(self, task: str, config: str, work: Path,
             options: Sequence[str]) -> dict:
-        """tools/train.py then tools/test.py of its last checkpoint."""
+        """tools/train.py, testing the trained model on the test split in
+        the same process (``--test-last``: what tools/test.py of the last
+        checkpoint writes, without a second start-up)."""
         t = time.monotonic()
         opts = ['--cfg-options', *options] if options else []
         self.tool(work / 'train.log', 'tools/train.py', config,
-                  '--work-dir', work, *opts)
-        ckpt = (work / 'last_checkpoint').read_text().strip()
-        metrics = self.test(work, config, ckpt, options)
+                  '--work-dir', work, '--test-last', *opts)
         self.took.setdefault(task, []).append(time.monotonic() - t)
-        return metrics
-
-    def test(self, work: Path, config: str, ckpt: str,
-             options: Sequence[str]) -> dict:
-        opts = ['--cfg-options', *options] if options else []
-        self.tool(work / 'test.log', 'tools/test.py', config, ckpt,
-                  '--work-dir', work, *opts)
         return self.test_metrics(work)
 
     @staticmethod
     def test_metrics(work: Path) -> dict:
-        """What the last tools/test.py in ``work`` wrote."""
+        """The test metrics the last run in ``work`` wrote."""
         logs = sorted(d for d in work.iterdir() if d.is_dir()
                       and (d / f'{d.name}.json').is_file())
         return json.loads((logs[-1] / f'{logs[-1].name}.json').read_text())
@@ -196,7 +191,7 @@ class Demo:
         key = key_of('mmnc/testing/tiny_data.py', 'tools/make_datasets.py')
         stamp = ROOT / 'data' / f'.made-by-{key}'
         if stamp.is_file():
-            self.say('1/6', f'datasets in data/ are up to date ({key})')
+            self.say('1/5', f'datasets in data/ are up to date ({key})')
             return
         t = time.monotonic()
         self.tool(self.out / 'make_datasets.log', 'tools/make_datasets.py',
@@ -205,7 +200,7 @@ class Demo:
             old.unlink()
         stamp.touch()
         took = clock(time.monotonic() - t)
-        self.say('1/6', f'datasets made in data/ ({took})')
+        self.say('1/5', f'datasets made in data/ ({took})')
 
     def pretrain(self) -> Path:
         """The pretrained backbone, made once per config, data and stack:
@@ -221,12 +216,12 @@ class Demo:
         if cache.is_file():
             shutil.copyfile(cache, ckpt)
             self.took['pretrain'] = [0.0]
-            self.say('2/6', f'pretraining: reusing {cache} (made by the same '
+            self.say('2/5', f'pretraining: reusing {cache} (made by the same '
                      f'config, data, stack and model code)')
             return ckpt
         work = self.out / 'pretrain'
         shutil.rmtree(work, ignore_errors=True)
-        self.say('2/6', f'pretraining the mini backbone on the shape crops '
+        self.say('2/5', f'pretraining the mini backbone on the shape crops '
                  f'({PRETRAIN})')
         shared = self.env  # it runs alone: every thread of the --jobs runs
         self.env = dict(shared, OMP_NUM_THREADS=os.environ.get(
@@ -240,24 +235,26 @@ class Demo:
         tmp = cache.with_suffix('.tmp')
         shutil.copyfile(ckpt, tmp)
         os.replace(tmp, cache)
-        self.say('2/6', f'pretrained: top-1 {top1:.2f} on the crops\' val '
+        self.say('2/5', f'pretrained: top-1 {top1:.2f} on the crops\' val '
                  f'split -> {ckpt} (kept in {cache})')
         return ckpt
 
-    def task(self, step: str, task: str, pretrained: Path) -> None:
-        """Every variant and seed of a task, ``--jobs`` runs at a time; then
-        the insertion check on the first baseline."""
-        pattern = TASKS[task][0]
-        options = run_options(task, pretrained, self.quick)
-        runs = [(seed, suffix) for seed in range(1, self.seeds[task] + 1)
-                for suffix in self.variants(task)]
+    def runs(self, step: str, pretrained: Path) -> None:
+        """Every task's variants and seeds, ``--jobs`` runs at a time, the
+        longest first (no core waits at the end of a task)."""
+        runs = sorted(((task, seed, suffix) for task in TASKS
+                       for seed in range(1, self.seeds[task] + 1)
+                       for suffix in self.variants(task)),
+                      key=lambda r: -EXPECTED[r[0]] * (1.3 if r[2] == '-nc'
+                                                       else 1))
 
-        def one(seed: int, suffix: str) -> None:
-            config = pattern.format(suffix)
+        def one(task: str, seed: int, suffix: str) -> None:
+            config = TASKS[task][0].format(suffix)
             work = self.out / task / Path(config).stem / f'seed{seed}'
             shutil.rmtree(work, ignore_errors=True)
-            metrics = self.run(task, config, work,
-                               [f'randomness.seed={seed}', *options])
+            metrics = self.run(task, config, work, [
+                f'randomness.seed={seed}',
+                *run_options(task, pretrained, self.quick)])
             shown = ', '.join(f'{k} {v:.4g}'
                               for k, v in numbers(metrics).items())
             self.say(step, f'{task} {self.variants(task)[suffix]} seed '
@@ -266,15 +263,15 @@ class Demo:
         with ThreadPoolExecutor(self.args.jobs) as pool:
             for done in [pool.submit(one, *r) for r in runs]:
                 done.result()
-        if task != 'cls':
-            base = self.out / task / Path(pattern.format('')).stem / 'seed1'
-            self.insertion(step, task, pattern, base, options)
 
-    def insertion(self, step: str, task: str, pattern: str, base: Path,
-                  options: List[str]) -> None:
-        """+NC on the trained baseline's weights computes what it did: raw
-        outputs equal bit for bit (tools/analysis/insertion_check.py)."""
+    def insertion(self, step: str, task: str, pretrained: Path) -> None:
+        """+NC on the first trained baseline's weights computes what it
+        did: raw outputs equal bit for bit
+        (tools/analysis/insertion_check.py)."""
         t = time.monotonic()
+        pattern, options = TASKS[task][0], run_options(task, pretrained,
+                                                       self.quick)
+        base = self.out / task / Path(pattern.format('')).stem / 'seed1'
         ckpt = (base / 'last_checkpoint').read_text().strip()
         log = self.out / 'insertion' / f'{task}.log'
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -295,7 +292,7 @@ class Demo:
     def compare(self) -> None:
         runs = [str(d) for task in TASKS
                 for d in sorted((self.out / task).glob('*/seed*'))]
-        self.say('6/6', 'comparison (tools/analysis/compare.py)')
+        self.say('5/5', 'comparison (tools/analysis/compare.py)')
         proc = subprocess.run(
             [sys.executable, 'tools/analysis/compare.py', *runs,
              '--out-dir', str(self.out / 'compare'), '--flops'],
@@ -338,9 +335,9 @@ def main(argv=None) -> None:
     pretrained = demo.pretrain()
     if demo.args.prepare:
         return
-    demo.task('3/6', 'cls', pretrained)
-    demo.task('4/6', 'det', pretrained)
-    demo.task('5/6', 'seg', pretrained)
+    demo.runs('3/5', pretrained)
+    for task in ('det', 'seg'):
+        demo.insertion('4/5', task, pretrained)
     demo.compare()
     print(f'[demo] done in {clock(time.monotonic() - demo.t0)}. Logs and '
           f'checkpoints: {demo.out}/{{cls,det,seg}}/*; tables and chart: '

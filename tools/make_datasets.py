@@ -13,6 +13,7 @@ full-size configs on (``coco``, ``voc``, ``vocseg``: ``coco_tiny``,
 ``all`` writes them all. See :mod:`mmnc.testing.tiny_data` for the layouts.
 """
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
@@ -32,7 +33,8 @@ from mmnc.testing.tiny_data import (
     make_voc_seg,
 )
 
-MINI = dict(num_train=512, num_val=128)
+# the demo's intervals: test images are cheap (tested, not trained on)
+MINI = dict(num_train=512, num_val=128, num_test=512)
 # name: (folder, maker, its defaults)
 DATASETS: Dict[str, Tuple[str, Callable[..., Dict[str, int]], dict]] = {
     'coco': ('coco_tiny', make_coco_det, {}),
@@ -63,6 +65,9 @@ def parse_args(argv: List[str] | None = None) -> argparse.Namespace:
                         help='train images (all but digits)')
     parser.add_argument('--num-val', type=int,
                         help='val/test images (all but digits)')
+    parser.add_argument('--num-test', type=int,
+                        help='test images (coco, vocseg, coco-shapes, '
+                        'voc-shapes; default: as many as val)')
     parser.add_argument('--size', type=int,
                         help='image side in pixels (all but digits)')
     parser.add_argument('--val-fraction', type=float,
@@ -82,7 +87,10 @@ def main(argv: List[str] | None = None) -> None:
         subdir, make, defaults = DATASETS[name]
         options = ({'val_fraction': args.val_fraction} if name == 'digits'
                    else {'num_train': args.num_train,
-                         'num_val': args.num_val, 'size': args.size})
+                         'num_val': args.num_val, 'size': args.size,
+                         'num_test': args.num_test})
+        if 'num_test' not in inspect.signature(make).parameters:
+            options.pop('num_test', None)  # no test split
         kwargs = dict(defaults, **{k: v for k, v in options.items()
                                    if v is not None})
         root = args.out / subdir

@@ -7,22 +7,18 @@ them (:mod:`mmnc.evaluation.per_image`; ``--no-per-image``: not), which
 ``tools/analysis/compare.py`` resamples for its intervals.
 """
 import argparse
-import json
-import os.path as osp
 
 from mmengine.config import DictAction
-from mmengine.dist import barrier, get_rank, is_distributed
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
-from mmnc.engine import atomic_open
-from mmnc.evaluation import PerImageResults
 from mmnc.utils import (
     destroy_cpu_distributed,
     enable_visualization,
     init_cpu_distributed,
     load_config,
+    run_test,
 )
 
 
@@ -54,41 +50,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def per_image_metric(cfg, runner: Runner) -> PerImageResults:
-    """The metric writing ``per_image.npz`` into the run's log dir, with the
-    COCO annotations of the config's test evaluator, if any."""
-    evaluators = cfg.test_evaluator
-    evaluators = evaluators if isinstance(evaluators, list) else [evaluators]
-    ann_file = next((e['ann_file'] for e in evaluators
-                     if e.get('type', '').endswith('CocoMetric')
-                     and e.get('ann_file')), None)
-    metric = PerImageResults(osp.join(runner.log_dir, 'per_image.npz'),
-                             ann_file=ann_file)
-    metric.dataset_meta = runner.test_evaluator.dataset_meta  # set before
-    return metric
-
-
-def settle_metrics_json(runner: Runner) -> None:
-    """Leave one JSON object in ``<timestamp>.json`` when distributed.
-
-    mmengine 0.10's LoggerHook writes that file from every rank; their
-    timings differ, so a shorter write can leave a longer one's tail behind
-    (``json.loads``: "Extra data"). Once every rank is done, rank 0 keeps
-    the first object (each write is whole; the metrics are the same on all
-    ranks) and replaces the file atomically.
-    """
-    if not is_distributed():
-        return
-    barrier()
-    path = osp.join(runner.log_dir, f'{runner.timestamp}.json')
-    if get_rank() == 0 and osp.isfile(path):
-        with open(path) as f:
-            first, _ = json.JSONDecoder().raw_decode(f.read())
-        with atomic_open(path) as f:
-            json.dump(first, f)
-    barrier()
-
-
 def main() -> None:
     args = parse_args()
     cfg = load_config(args, checkpoint=args.checkpoint)
@@ -105,16 +66,7 @@ def main() -> None:
     cpu_dist = init_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
-    if args.out is not None:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError('--out must be a .pkl or .pickle file')
-        from mmengine.evaluator import DumpResults
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
-    if not args.no_per_image:
-        runner.test_evaluator.metrics.append(per_image_metric(cfg, runner))
-    runner.test()
-    settle_metrics_json(runner)
+    run_test(runner, cfg, args.out, not args.no_per_image)
     if cpu_dist:
         destroy_cpu_distributed()
 

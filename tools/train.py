@@ -1,6 +1,9 @@
 """Train a detector, segmentor or classifier: mmdet's tools/train.py flags.
 
 The config's ``default_scope`` (mmdet, mmseg or mmpretrain) picks the toolbox.
+``--test-last`` (as mmaction2's) then tests the trained model as
+``tools/test.py`` of the last checkpoint would, in the same process: the
+metrics and ``per_image.npz`` in the training's ``<timestamp>`` dir.
 """
 import argparse
 import os
@@ -16,6 +19,7 @@ from mmnc.utils import (
     destroy_cpu_distributed,
     init_cpu_distributed,
     load_config,
+    run_test,
 )
 
 
@@ -34,6 +38,10 @@ def parse_args() -> argparse.Namespace:
         help='resume from this checkpoint; without a path, resume from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
+        '--test-last', action='store_true',
+        help='after training, test the last model on the test split, as '
+        'tools/test.py does (metrics JSON and per_image.npz)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value, e.g. '
         'train_cfg.max_iters=10')
@@ -47,6 +55,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
+    lacking = [k for k in ('test_dataloader', 'test_evaluator', 'test_cfg')
+               if cfg.get(k) is None]
+    if args.test_last and lacking:
+        raise ValueError(f'--test-last: the config has no {", ".join(lacking)}'
+                         f'; add them (as for tools/test.py) or leave out '
+                         f'--test-last')
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -76,6 +90,8 @@ def main() -> None:
             shutil.rmtree(cfg.work_dir, ignore_errors=True)
         raise
     runner.train()
+    if args.test_last:
+        run_test(runner, cfg)
     if cpu_dist:
         destroy_cpu_distributed()
 

@@ -305,6 +305,7 @@ def differences(groups: Dict[Task, Dict[str, List[Run]]], rows: List[dict],
                         metric=metric, comparison=f'{b} vs {a}',
                         mean=d.mean, low=d.low, high=d.high,
                         resolved=d.resolved, seeds=d.seeds, images=images,
+                        se_images=d.se_images, se_seeds=d.se_seeds,
                         verdict=paired_stats.verdict(f'{b} vs {a}', d)))
     return diffs, notes
 

@@ -16,7 +16,11 @@ bootstrap (Koehn 2004; Efron & Tibshirani 1993, percentile interval):
   no pair at all, each variant's seeds are drawn on their own (unpaired).
   With one seed (pair) the seed noise is unknown and not counted.
 
-The difference is *resolved* when its interval leaves out zero.
+The difference is *resolved* when its interval leaves out zero. Its two
+standard errors say where the width comes from: from the images (the sd of
+the seeds' mean over the image draws; more test images shrink it) and from
+the seeds (the sd of the per-seed results on all images over sqrt(n); more
+seeds shrink it).
 """
 import math
 from dataclasses import dataclass
@@ -134,6 +138,8 @@ class Interval:
     high: float
     seeds: str  # e.g. '3 paired seeds', 'unpaired 2 vs 3 seeds'
     images: int
+    se_images: float = math.nan  # standard error from the test images
+    se_seeds: float = math.nan  # from the seeds (NaN: one seed)
 
     @property
     def resolved(self) -> bool:
@@ -211,11 +217,22 @@ def bootstrap_values(groups: Dict[str, Dict[object, PerImage]], key: str,
             for v, g in groups.items()}, len(ids)
 
 
+def _se_seeds(*values: np.ndarray) -> float:
+    """Standard error of a mean (or a difference of means) over seeds, from
+    the results on all images: [n_seeds, B + 1] each."""
+    n = [len(v) for v in values]
+    return math.sqrt(sum(v[:, -1].var(ddof=1) / len(v) for v in values)
+                     ) if min(n) > 1 else math.nan
+
+
 def _interval(point: float, draws: np.ndarray, seeds: str, images: int,
-              level: float) -> Interval:
+              level: float, on_images: np.ndarray, se_seeds: float
+              ) -> Interval:
+    """``on_images``: [B], the seeds' mean on each image draw."""
     low, high = np.nanpercentile(draws, [50 * (1 - level),
                                          50 * (1 + level)])
-    return Interval(point, float(low), float(high), seeds, images)
+    return Interval(point, float(low), float(high), seeds, images,
+                    float(np.nanstd(on_images)), se_seeds)
 
 
 def mean_interval(values: Values, images: int, level: float = LEVEL,
@@ -225,7 +242,8 @@ def mean_interval(values: Values, images: int, level: float = LEVEL,
     n = len(vals)
     return _interval(float(vals[:, -1].mean()), _seed_draws(
         vals[:, :-1], np.random.default_rng(seed)),
-        f'{n} seed' + 's' * (n > 1), images, level)
+        f'{n} seed' + 's' * (n > 1), images, level,
+        vals[:, :-1].mean(0), _se_seeds(vals))
 
 
 def difference(b: Values, a: Values, images: int, level: float = LEVEL,
@@ -240,10 +258,13 @@ def difference(b: Values, a: Values, images: int, level: float = LEVEL,
     if pairs:
         diff = _seed_draws(vb[:, :-1] - va[:, :-1], rng)
         seeds = f'{len(pairs)} paired seed' + 's' * (len(pairs) > 1)
+        se = _se_seeds(vb - va)
     else:
         diff = _seed_draws(vb[:, :-1], rng) - _seed_draws(va[:, :-1], rng)
         seeds = f'unpaired: {len(vb)} vs {len(va)} seeds'
-    return _interval(point, diff, seeds, images, level)
+        se = _se_seeds(vb, va)
+    return _interval(point, diff, seeds, images, level,
+                     vb[:, :-1].mean(0) - va[:, :-1].mean(0), se)
 
 
 def variant_interval(runs: Dict[object, PerImage], key: str,
@@ -264,11 +285,13 @@ def paired_difference(b: Dict[object, PerImage], a: Dict[object, PerImage],
 
 
 def verdict(name: str, d: Interval) -> str:
-    """``+NC vs +SE: +1.95 [-0.80, +4.70], not resolved (...)``."""
-    one = ' (1 seed: seed noise not counted)' if d.seeds.startswith(
-        ('1 ', 'unpaired: 1 vs 1')) else ''
+    """``+NC vs +SE: +1.95 [-0.80, +4.70], not resolved (2 paired seeds,
+    128 images; s.e. images 0.90, seeds 1.20)``."""
     word = 'resolved' if d.resolved else 'not resolved'
-    return f'{name}: {d.text()}, {word} ({d.seeds}, {d.images} images){one}'
+    seeds = ('1 seed: seed noise not counted' if math.isnan(d.se_seeds)
+             else f'seeds {d.se_seeds:.2f}')
+    return (f'{name}: {d.text()}, {word} ({d.seeds}, {d.images} images; '
+            f's.e. images {d.se_images:.2f}, {seeds})')
 
 
 COMPARISONS: List[Tuple[str, str]] = [
