@@ -60,7 +60,7 @@ QUICK = {
 }
 NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
 # seconds a run is expected to take, for the first ETA (then: measured)
-EXPECTED = {'pretrain': 170, 'cls': 35, 'det': 230, 'seg': 150, 'check': 15}
+EXPECTED = {'pretrain': 170, 'cls': 30, 'det': 250, 'seg': 175, 'check': 15}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
 CONVS = {'-convs': '+Convs'}  # classification's +Convs control (not --quick)
 
