@@ -14,8 +14,8 @@ would, in the same process):
    classification (ResNet-20 on the UCI digits);
 4. the insertion checks;
 5. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
-   95% intervals with verdicts from the ``per_image.npz`` each
-   ``tools/test.py`` run writes).
+   95% intervals with verdicts from the ``per_image.npz`` each run's test
+   writes).
 
 Runs go two at a time, one thread each (``--jobs``, ``--threads``). The
 insertion checks (detection, segmentation): the +NC config on the first
@@ -49,8 +49,8 @@ TASKS = {  # name: (config with {} for '', '-se', '-nc', pretrained keys)
     'seg': ('configs/mini/deeplabv2_r50-w16-d8{}_1xb8-400i_voc-shapes-'
             '128x128.py', ('model.backbone.init_cfg.checkpoint', )),
 }
-# Shorter runs for CI (--quick); no validation while training (tools/test.py
-# follows) in both sizes.
+# Shorter runs for CI (--quick); no validation while training (the test
+# follows, --test-last) in both sizes.
 QUICK = {
     'cls': ['train_cfg.max_epochs=2'],
     'det': ['train_cfg.max_epochs=3', 'param_scheduler.1.milestones=[3]',

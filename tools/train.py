@@ -56,8 +56,8 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args)
     lacking = [k for k in ('test_dataloader', 'test_evaluator', 'test_cfg')
-               if cfg.get(k) is None]
-    if args.test_last and lacking:
+               if args.test_last and cfg.get(k) is None]
+    if lacking:
         raise ValueError(f'--test-last: the config has no {", ".join(lacking)}'
                          f'; add them (as for tools/test.py) or leave out '
                          f'--test-last')
