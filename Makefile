@@ -20,7 +20,7 @@ PYTEST_ARGS ?= $(if $(filter classic,$(MMNC_ENV)),-m classic,)
 TEST_JOBS ?= 2
 XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
-.PHONY: setup data demo test lint benchmark
+.PHONY: setup data demo test lint benchmark docs
 
 setup:
 	@bash tools/setup_env.sh
@@ -32,12 +32,20 @@ demo: setup
 	@$(PY) tools/demo.py
 
 test: setup
-	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs && \
+	@if [ "$(MMNC_ENV)" = pinned ]; then $(PY) -m ruff check mmnc tools tests configs docs && \
 	  $(PY) tools/demo.py --prepare --out-dir work_dirs/demo-prepare; fi
 	@$(if $(XDIST),OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1},) $(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 lint: setup
-	@$(PY) -m ruff check mmnc tools tests configs
+	@$(PY) -m ruff check mmnc tools tests configs docs
 
 benchmark: setup
 	@$(PY) tools/analysis/benchmark_nc.py
+
+# The documentation site (docs/, Sphinx + myst-parser) in docs/_build/html,
+# warnings as errors; then looked at in headless Chromium (skipped, loudly,
+# without one: apt-get install chromium).
+docs: setup
+	@$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@$(PY) docs/browser_check.py docs/_build/html --out work_dirs/docs/index.png; \
+	  s=$$?; [ $$s -eq 3 ] && echo "make docs: built; the browser check was SKIPPED" || exit $$s

@@ -44,7 +44,7 @@ PY
 fingerprint() {
   cat requirements/build.txt "requirements/$ENV_NAME.txt" \
     requirements/runtime.txt requirements/tests.txt requirements/deploy.txt \
-    requirements/mim.txt setup.py \
+    requirements/mim.txt requirements/docs.txt setup.py \
     tools/setup_env.sh | sha1sum | cut -c1-16
 }
 
@@ -111,6 +111,9 @@ step "5/6 mmdet, mmsegmentation, mmpretrain, test and deploy tools (onnx, onnxru
 pip_q install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt \
   -c "requirements/$ENV_NAME.txt" || fail "installing mmdet/mmseg/mmpretrain and deploy tools"
 pip_q install --no-deps -r requirements/mim.txt || fail "installing mim (requirements/mim.txt)"
+if [[ $ENV_NAME == pinned ]]; then  # the docs build in the pinned one (Sphinx 9: Python >= 3.11)
+  pip_q install -r requirements/docs.txt -c "requirements/$ENV_NAME.txt" || fail "installing the docs tools (requirements/docs.txt)"
+fi
 step "6/6 mmnc (editable)"
 pip_q install --no-deps --no-build-isolation -e . || fail "pip install -e ."
 
