@@ -77,7 +77,7 @@ def commands(code: str) -> list:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_help(script: str) -> str:
     run = subprocess.run([sys.executable, script, '--help'], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
