@@ -319,77 +319,90 @@ def parse_args(argv: List[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def task_places(task: str, models: Sequence) -> Tuple[List[str], str]:
+    """The places of a task's models: the modules that hold a block in any
+    of them; with none, the stage outputs (and a note saying so)."""
+    places = list(dict.fromkeys(
+        ch.parent(b) for m in models for b in ch.find_blocks(m)))
+    if places:
+        return places, ''
+    return list(dict.fromkeys(p for m in models for p in ch.stage_places(
+        m))), (f'note: {task}: no NC / SE / Convs block in any run; '
+               f'redundancy at the stage outputs only')
+
+
+def analyse_task(task: str, by_variant: Dict[str, List[compare.Run]],
+                 built: dict, root: Path, args: argparse.Namespace):
+    """One task's runs through :func:`record`: ``(rows by run, variant
+    differences, figures to draw, lines to print)``."""
+    places, note = task_places(task, [built[r.work_dir][0] for rs in
+                                      by_variant.values() for r in rs])
+    lines = [note] if note else []
+    values: Dict[str, List[Tuple[object, ps.PerImage]]] = {}
+    rows, nc_rec = {}, None
+    for v, rs in by_variant.items():
+        for r in rs:
+            label = run_label(r.work_dir, root)
+            rec = record(label, *built[r.work_dir], places, args.heat_images)
+            if not rec.blocks:
+                lines.append(f'note: {label}: no NC / SE / Convs block; '
+                             f'redundancy at the places only')
+            pi = rec.per_image()
+            values.setdefault(v, []).append((r.seed, pi))
+            rows[r.work_dir] = [dict(task=task, variant=v, run=str(
+                r.work_dir), **row) for row in ch.summarize_run(
+                    pi, args.bootstrap)]
+            if nc_rec is None and rec.heat_keys:
+                nc_rec = rec
+    variants = {v: ch.by_seed(vs) for v, vs in values.items()}
+    keys = list(dict.fromkeys(k for g in variants.values()
+                              for r in g.values() for k in r.arrays
+                              if ch.split_key(k)[0] == 'mean'))
+    means = ch.variant_means(variants, keys, args.bootstrap)
+    diffs = [dict(task=task, **d)
+             for d in ch.compare_variants(variants, args.bootstrap)]
+    figures = [(plot_redundancy, (task, means, list(variants)),
+                f'{task}_redundancy.png')]
+    if nc_rec is not None:
+        figures += [(plot_affinity, (task, nc_rec.heat_block,
+                                     nc_rec.heat_keys),
+                     f'{task}_affinity.png'),
+                    (plot_key_spread, (task, nc_rec.spreads),
+                     f'{task}_key_spread.png')]
+    else:
+        lines.append(f'note: {task}: no NC run; no affinity or key-spread '
+                     f'figure')
+    lines.append(table(task, means, list(variants), diffs))
+    return rows, diffs, figures, lines
+
+
 def analyse(args: argparse.Namespace) -> List[str]:
-    """Everything but the writing of the tables: returns the lines to
-    print; raises :class:`AnalysisError` before writing anything."""
+    """Read every run, then write the files; returns the lines to print.
+
+    Raises:
+        AnalysisError: Bad input, before anything is written.
+    """
     dirs = find_run_dirs(args.runs)
     runs = [compare.read_run(d) for d in dirs]
-    bad = [r for r in runs if r.cfg is None]
-    if bad:
-        raise AnalysisError(f'{bad[0].work_dir}: {bad[0].problem}')
     built = {r.work_dir: build(r, args.max_images) for r in runs}
     root = Path(os.path.commonpath([str(d) for d in dirs]))
     if len(dirs) == 1:
         root = dirs[0].parent
-    out_rows: Dict[Path, List[dict]] = {}
-    figures, lines, all_diffs = [], [], []
+    rows, diffs, figures, lines = {}, [], [], []
     for task, by_variant in compare.group(runs).items():
-        models = {r.work_dir: built[r.work_dir][0]
-                  for rs in by_variant.values() for r in rs}
-        places = list(dict.fromkeys(
-            ch.parent(b) for m in models.values() for b in ch.find_blocks(m)))
-        if not places:
-            places = list(dict.fromkeys(p for m in models.values()
-                                        for p in ch.stage_places(m)))
-            lines.append(f'note: {task[0]}: no NC / SE / Convs block in any '
-                         f'run; redundancy at the stage outputs only')
-        values: Dict[str, List[Tuple[object, ps.PerImage]]] = {}
-        nc_rec = None
-        for v, rs in by_variant.items():
-            for r in rs:
-                model, loader, n = built[r.work_dir]
-                label = run_label(r.work_dir, root)
-                rec = record(label, model, loader, n, places,
-                             args.heat_images)
-                if not rec.blocks:
-                    lines.append(f'note: {label}: no NC / SE / Convs block; '
-                                 f'redundancy at the places only')
-                pi = rec.per_image()
-                values.setdefault(v, []).append((r.seed, pi))
-                out_rows[r.work_dir] = [
-                    dict(task=task[0], variant=v, run=str(r.work_dir),
-                         **row) for row in ch.summarize_run(pi, args.bootstrap)]
-                if nc_rec is None and rec.heat_keys:
-                    nc_rec = rec
-        variants = {v: ch.by_seed(vs) for v, vs in values.items()}
-        keys = list(dict.fromkeys(k for g in variants.values()
-                                  for r in g.values() for k in r.arrays
-                                  if ch.split_key(k)[0] == 'mean'))
-        means = ch.variant_means(variants, keys, args.bootstrap)
-        diffs = [dict(task=task[0], **d)
-                 for d in ch.compare_variants(variants, args.bootstrap)]
-        all_diffs += diffs
-        stem = task[0]
-        figures.append((plot_redundancy, (stem, means, list(variants)),
-                        f'{stem}_redundancy.png'))
-        if nc_rec is not None:
-            figures.append((plot_affinity, (stem, nc_rec.heat_block,
-                                            nc_rec.heat_keys),
-                            f'{stem}_affinity.png'))
-            figures.append((plot_key_spread, (stem, nc_rec.spreads),
-                            f'{stem}_key_spread.png'))
-        else:
-            lines.append(f'note: {stem}: no NC run; no affinity or '
-                         f'key-spread figure')
-        lines.append(table(stem, means, list(variants), diffs))
+        got = analyse_task(task[0], by_variant, built, root, args)
+        rows.update(got[0])
+        diffs += got[1]
+        figures += got[2]
+        lines += got[3]
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for work_dir, rows in out_rows.items():
-        write_csv(out / f'{run_label(work_dir, root)}.csv', rows)
-    write_csv(out / 'differences.csv', all_diffs, ('task', 'verdict'))
+    for work_dir, run_rows in rows.items():
+        write_csv(out / f'{run_label(work_dir, root)}.csv', run_rows)
+    write_csv(out / 'differences.csv', diffs, ('task', 'verdict'))
     for fn, fargs, name in figures:
         fn(*fargs, out / name)
-    lines.append(f'Wrote {len(out_rows)} run CSVs, differences.csv and '
+    lines.append(f'Wrote {len(rows)} run CSVs, differences.csv and '
                  f'{len(figures)} figures to {out}')
     return lines
 
