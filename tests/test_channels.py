@@ -164,7 +164,7 @@ def test_intervals_cover_the_mean_at_about_95_percent():
     rng = np.random.default_rng(0)
     hits = dict(mean=0, diff=0)
     trials, n = 200, 40
-    for t in range(trials):
+    for _ in range(trials):
         x = rng.normal(2.0, 1.0, n)
         y = x + rng.normal(0.5, 0.5, n)  # paired: shares x's image effect
         pi = ps.PerImage(ch.TASK, np.arange(n), {'a:corr': x, 'b:corr': y})
@@ -260,20 +260,22 @@ def test_tool_end_to_end(tool, runs, tmp_path, capsys):
     assert '### channels: resnet20_1xb32-5e_digits' in text
     table = text.split('### channels:')[1]
     assert '| statistic | baseline | +SE | +NC |' in table
-    assert 'places: +NC vs baseline: ' in table
-    assert 'places: +NC vs +SE: ' in table
+    rows = [r for r in table.splitlines() if r.startswith('| ')]
+    assert len(rows) == 2 + 5  # head, rule, 2 place and 3 block statistics
+    assert {r.replace('\\|', '').count('|') for r in rows} == {5}
+    assert '(places): +NC vs baseline: ' in table
+    assert '(places): +NC vs +SE: ' in table
     assert '2 paired seeds' not in table  # nc has 2 seeds, the others 1
     files = sorted(p.name for p in out.iterdir())
     assert files == sorted([
-        'digits__base.csv', 'digits__se.csv', 'digits__nc.csv',
-        'digits__nc-s1.csv', 'differences.csv',
+        'base.csv', 'se.csv', 'nc.csv', 'nc-s1.csv', 'differences.csv',
         'resnet20_1xb32-5e_digits_redundancy.png',
         'resnet20_1xb32-5e_digits_affinity.png',
         'resnet20_1xb32-5e_digits_key_spread.png'])
     for png in out.glob('*.png'):
         assert png.read_bytes()[:8] == PNG
     import csv
-    nc = list(csv.DictReader(open(out / 'digits__nc.csv')))
+    nc = list(csv.DictReader(open(out / 'nc.csv')))
     stats = {(r['module'], r['stat']) for r in nc}
     # the C3Net CIFAR placement: one NC block before each stage
     for s in ('corr_before', 'erank_after', 'residual', 'entropy',
@@ -285,7 +287,7 @@ def test_tool_end_to_end(tool, runs, tmp_path, capsys):
             assert 0 <= float(r['low']) <= float(r['mean']) <= float(
                 r['high']) <= 1
         assert r['images'] == '4'
-    base = list(csv.DictReader(open(out / 'digits__base.csv')))
+    base = list(csv.DictReader(open(out / 'base.csv')))
     assert {r['kind'] for r in base} == {'place', 'mean'}
     diffs = list(csv.DictReader(open(out / 'differences.csv')))
     assert {d['comparison'] for d in diffs} == {
@@ -306,7 +308,7 @@ def test_tool_baseline_only_says_so(tool, runs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('case', ['missing', 'mismatch', 'empty'])
-def test_tool_bad_input(tool, runs, tmp_path, case):
+def test_tool_bad_input(tool, tmp_path, case):
     out = tmp_path / 'out'
     data = make_data(tmp_path / 'digits', 2)
     if case == 'missing':
@@ -320,7 +322,7 @@ def test_tool_bad_input(tool, runs, tmp_path, case):
         target = make_run(tmp_path / 'nc', '-nc', data)
         named = 'test split'
     with pytest.raises(SystemExit) as e:
-        tool.main([str(runs), str(target), '--out-dir', str(out)])
+        tool.main([str(target), '--out-dir', str(out)])
     assert str(e.value).startswith('channel_analysis: error: ')
     assert named in str(e.value)
     assert not out.exists()  # nothing written

@@ -399,7 +399,9 @@ def compare_variants(variants: Dict[str, Dict[object, paired_stats.PerImage]],
 
     Returns:
         list[dict]: Keys ``kind, module, stat, comparison, mean, low, high,
-        images, seeds, se_images, se_seeds, resolved, verdict``.
+        images, seeds, se_images, se_seeds, resolved, verdict`` (the
+        verdict as :func:`.paired_stats.verdict` words it, e.g. ``+NC vs
+        +SE: -0.02 [-0.05, +0.01], not resolved (...)``).
     """
     runs = [r for g in variants.values() for r in g.values()]
     if not runs:
@@ -419,8 +421,7 @@ def compare_variants(variants: Dict[str, Dict[object, paired_stats.PerImage]],
                 rows.append(_row(
                     kind, module, stat, d, comparison=name,
                     se_seeds=d.se_seeds, resolved=d.resolved,
-                    verdict=paired_stats.verdict(f'{module} {stat} {name}',
-                                                 d)))
+                    verdict=paired_stats.verdict(name, d)))
     return rows
 
 

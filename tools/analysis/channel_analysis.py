@@ -42,7 +42,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
@@ -130,7 +130,7 @@ def build(run: compare.Run, max_images: int | None):
                       persistent_workers=False)
     try:
         loader = Runner.build_dataloader(loader_cfg, seed=0)
-    except (FileNotFoundError, OSError) as e:
+    except (OSError, RuntimeError) as e:  # mmpretrain: an empty folder
         raise AnalysisError(f'the test split of {where} cannot be read: '
                             f'{e}') from None
     if len(loader.dataset) == 0:
@@ -281,9 +281,11 @@ def table(task: str, means: Dict[Tuple[str, str], ps.Interval],
                  and not math.isnan(means[v, key].mean) else compare.DASH
                  for v in variants]
         if set(cells) != {compare.DASH}:
-            out.append(f'| {ch.DESCRIPTION[stat]} ({where}) | '
+            label = ch.DESCRIPTION[stat].replace('|', '\\|')
+            out.append(f'| {label} ({where}) | '
                        + ' | '.join(cells) + ' |')
-    said = [d['verdict'] for d in diffs if d['kind'] == 'mean']
+    said = [f'{ch.DESCRIPTION[d["stat"]]} ({d["module"]}): {d["verdict"]}'
+            for d in diffs if d['kind'] == 'mean']
     return '\n'.join(out + [''] + said + [''])
 
 
