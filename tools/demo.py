@@ -18,7 +18,7 @@ would, in the same process):
    writes);
 6. the channel analysis (``tools/analysis/channel_analysis.py``: what the
    trained NC / SE blocks do to channel redundancy, how much NC
-   communicates; on the first ``--channel-images`` test images of each
+   communicates; on the first ``--channel-images`` (16) test images of each
    run).
 
 Runs go two at a time, one thread each (``--jobs``, ``--threads``). The
@@ -308,7 +308,8 @@ class Demo:
 
     def channels(self) -> None:
         """tools/analysis/channel_analysis.py on every run (its table is
-        printed; CSVs and figures go to ``<out>/channels``)."""
+        printed; CSVs and figures go to ``<out>/channels``), alone, on
+        every core."""
         t = time.monotonic()
         self.say('6/6', f'channel analysis (tools/analysis/'
                  f'channel_analysis.py, {self.args.channel_images} test '
@@ -318,7 +319,10 @@ class Demo:
              *[str(self.out / task) for task in TASKS],
              '--out-dir', str(self.out / 'channels'),
              '--max-images', str(self.args.channel_images)],
-            cwd=ROOT, env=dict(self.env, PYTHONWARNINGS='ignore'))
+            cwd=ROOT, env=dict(self.env, PYTHONWARNINGS='ignore',
+                               OMP_NUM_THREADS=os.environ.get(
+                                   'OMP_NUM_THREADS', str(
+                                       self.args.jobs * self.args.threads))))
         self.took['channels'] = [time.monotonic() - t]
         if proc.returncode:
             sys.exit('[demo] FAILED: tools/analysis/channel_analysis.py')
@@ -338,7 +342,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='without the +Convs control in classification '
                         '(the seed\'s Table 1 control: about 1 min here; '
                         'never in --quick)')
-    parser.add_argument('--channel-images', type=int, default=32,
+    parser.add_argument('--channel-images', type=int, default=16,
                         help='test images of each run in the channel '
                         'analysis (default: %(default)s)')
     parser.add_argument('--prepare', action='store_true',
