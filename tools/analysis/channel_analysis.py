@@ -202,7 +202,7 @@ def plot_redundancy(task: str, means: Dict[Tuple[str, str], ps.Interval],
             ('block output', ch.ALL_BLOCKS, '_after', ''),
             ('place (module holding the block)', ch.ALL_PLACES, '', '..'))
     for ax, stat in zip(axes, ch.PLACE_STATS):
-        for k, (label, where, suffix, hatch) in enumerate(bars):
+        for k, (_, where, suffix, hatch) in enumerate(bars):
             xs, ys, err, cs = [], [], [[], []], []
             for i, v in enumerate(variants):
                 iv = means.get((v, f'{where}:{stat}{suffix}'))
@@ -214,12 +214,15 @@ def plot_redundancy(task: str, means: Dict[Tuple[str, str], ps.Interval],
                 err[1].append(iv.high - iv.mean)
                 cs.append(COLORS.get(v, '0.3'))
             ax.bar(xs, ys, 0.25, yerr=err, capsize=3, color=cs, hatch=hatch,
-                   edgecolor='k', linewidth=0.5, label=label)
+                   edgecolor='k', linewidth=0.5)
         ax.set_xticks(range(len(variants)), variants)
         ax.set_ylabel(ch.DESCRIPTION[stat])
         ax.set_title(f'{ch.DESCRIPTION[stat]}\n(mean over blocks / places, '
                      f'95% interval)', fontsize=8)
-    axes[0].legend(fontsize=7)
+    from matplotlib.patches import Patch
+    axes[0].legend(handles=[Patch(facecolor='white', edgecolor='k',
+                                  hatch=h, label=b) for b, _, _, h in bars],
+                   fontsize=7)  # colour: the variant, hatch: where
     fig.suptitle(f'{task}: redundancy of channel responses', fontsize=9)
     save(fig, path)
 
