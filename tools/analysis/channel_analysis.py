@@ -58,8 +58,8 @@ class AnalysisError(Exception):
 
 def find_run_dirs(paths: Sequence[str]) -> List[Path]:
     """Run folders at or below each of ``paths``: folders with mmengine's
-    ``<timestamp>`` runs (:func:`mmnc.analysis.compare.log_dirs`). (The
-    one function to swap for a shared discovery of runs.)
+    ``<timestamp>`` runs, found as compare.py finds them
+    (:func:`mmnc.analysis.compare.expand`).
 
     Raises:
         AnalysisError: A path does not exist or holds no run.
@@ -68,8 +68,7 @@ def find_run_dirs(paths: Sequence[str]) -> List[Path]:
     for p in map(Path, paths):
         if not p.is_dir():
             raise AnalysisError(f'{p}: no such folder')
-        mine = [d for d in [p, *sorted(p.rglob('*'))]
-                if d.is_dir() and compare.log_dirs(d)]
+        mine = [d for d in compare.expand([str(p)])[0] if compare.log_dirs(d)]
         if not mine:
             raise AnalysisError(f'{p}: no run folder in it (a work dir of '
                                 f'tools/train.py or tools/test.py)')
