@@ -199,7 +199,7 @@ def plot_redundancy(task: str, means: Dict[Tuple[str, str], ps.Interval],
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     bars = (('block input', ch.ALL_BLOCKS, '_before', '//'),
             ('block output', ch.ALL_BLOCKS, '_after', ''),
-            ('place (module holding the block)', ch.ALL_PLACES, '', '..'))
+            ('place (module holding the block)', ch.ALL_PLACES, '', '...'))
     for ax, stat in zip(axes, ch.PLACE_STATS):
         for k, (_, where, suffix, hatch) in enumerate(bars):
             xs, ys, err, cs = [], [], [[], []], []
@@ -229,7 +229,11 @@ def plot_redundancy(task: str, means: Dict[Tuple[str, str], ps.Interval],
 def plot_affinity(task: str, block: str, keys: List[np.ndarray],
                   path: Path) -> None:
     """The affinity of the first sample and group of a few images, channels
-    sorted by key."""
+    sorted by key, as ``log2(C * a_ji)`` over the group's ``C`` channels: 0
+    is the uniform affinity ``1/C`` (white), red a partner heard more, blue
+    one heard less, so a band along the diagonal shows up at any spread; the
+    colours are clipped at the 99th percentile of ``|log2(C * a_ji)|`` so
+    that a few outlying keys do not wash out the rest."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -238,11 +242,16 @@ def plot_affinity(task: str, block: str, keys: List[np.ndarray],
     for i, (ax, k) in enumerate(zip(axes[0], keys)):
         k = np.sort(k)
         a = ch.affinity(torch.from_numpy(k)[None])[0].numpy()
-        im = ax.imshow(a, cmap='viridis', interpolation='nearest')
+        r = np.log2(np.maximum(a * a.shape[-1], 1e-12))
+        m = max(float(np.percentile(np.abs(r), 99)), 1e-3)  # outlier keys
+        im = ax.imshow(r, cmap='RdBu_r', vmin=-m, vmax=m,
+                       interpolation='nearest')
         ax.set_xlabel('channel i, sorted by key (sender)')
         ax.set_ylabel('channel j, sorted by key (receiver)')
         ax.set_title(f'image {i}: key spread {k.std():.2f}', fontsize=8)
-        fig.colorbar(im, ax=ax, fraction=0.046, label='affinity a_ji')
+        fig.colorbar(im, ax=ax, fraction=0.046,
+                     label='log2(C * a_ji)  (0: uniform 1/C)\n'
+                           'clipped at 99th pct.')
     fig.suptitle(f'{task}: NC affinity of {block} (first sample, group 0)',
                  fontsize=9)
     save(fig, path)
