@@ -811,3 +811,31 @@ def test_refusals_are_cheap(shape, where, tmp_path):
         _load_checkpoint(str(path))
     assert time.perf_counter() - start < 5
     assert len(str(err.value)) < 5000
+
+
+@pytest.mark.parametrize(
+    'save', [{}, dict(_use_new_zipfile_serialization=False)])
+def test_inspect_checkpoint_reports_config_strings_without_running_them(
+        save, tmp_path):
+    from mmnc import inspect_checkpoint
+    marker = tmp_path / 'code_ran'
+    code = f'open({str(marker)!r}, "w").close()'
+    hub = MessageHub('inspect')
+    hub.update_info('cfg', code + '\n# hub')
+    path = tmp_path / 'c.pth'
+    torch.save(dict(meta=dict(config=code), message_hub=hub.state_dict(),
+                    payload=Call(os.system, f'touch {marker}'),
+                    state_dict=ToyModel().state_dict()), path, **save)
+    report = inspect_checkpoint(str(path))
+    assert ('config', code) in report['configs']
+    assert ('cfg', code + '\n# hub') in report['configs']
+    assert 'posix.system' in report['globals'] or \
+        'os.system' in report['globals']
+    assert 'torch._utils._rebuild_tensor_v2' in report['globals']
+    tool = subprocess.run(
+        [sys.executable, 'tools/analysis/inspect_checkpoint.py', str(path)],
+        cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert tool.returncode == 1 and "under 'config'" in tool.stdout, \
+        tool.stdout + tool.stderr
+    assert not marker.exists()
