@@ -783,12 +783,10 @@ def deep_lists(depth: int) -> bytes:
 
 
 def shared_lists(levels: int) -> bytes:
-    """A list of 30 references to a list of 30 references ...: ~30**levels
+    """A tuple of 29 references to a tuple of 29 references ...: ~29**levels
     items when printed, a few hundred bytes written."""
-    out = op_text('x' * 100)
-    for _ in range(levels):
-        out += b'q\x01(' + b'h\x01' * 29 + b'l'
-    return out
+    level = b'(' + b'h\x01' * 29 + b'tq\x01'
+    return b'(' + op_text('x' * 100) + b'q\x01' + level * levels + b't'
 
 
 @pytest.mark.parametrize('shape', ['deep', 'shared'])
