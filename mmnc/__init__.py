@@ -10,10 +10,11 @@ in a supported version (:mod:`mmnc.compat`; ``MMNC_CHECKPOINT_FIX=0`` turns
 it off).
 """
 from . import engine, evaluation, models  # noqa: F401  (registries)
+from .checkpoint_inspect import inspect_checkpoint
 from .compat import fix_checkpoint_loading
 from .layers import NCBlock, SEBlock
 from .version import __version__
 
 fix_checkpoint_loading()
 
-__all__ = ['NCBlock', 'SEBlock', '__version__']
+__all__ = ['NCBlock', 'SEBlock', '__version__', 'inspect_checkpoint']

@@ -31,10 +31,15 @@ that needs more, use torch's switch ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
 """
 import codecs
 import collections
+import contextlib
 import functools
+import importlib
+import math
+import operator
 import os
 import os.path as osp
 import pickle
+import re
 from typing import Any, Callable, Dict
 
 import mmengine
@@ -56,11 +61,36 @@ class CheckpointRefused(pickle.UnpicklingError):
 
     def __init__(self, what: str):
         super().__init__(
-            f'mmnc refused to load this checkpoint: {what}. Checkpoints may '
-            f'hold tensors, numbers, strings, containers, numpy arrays and '
-            f'mmengine\'s message hub, nothing that runs code. If you trust '
-            f'the file and its source, load it with {TRUST_SWITCH}=1 '
-            f'(README "Checkpoints and trust").')
+            f'mmnc refused to load this checkpoint: {what[:_MESSAGE]}. '
+            f'Checkpoints may hold tensors, numbers, strings, containers, '
+            f'numeric numpy arrays and mmengine\'s message hub, nothing that '
+            f'runs code. If you trust the file and its source, load it with '
+            f'{TRUST_SWITCH}=1 (docs/advanced_guides/trust.md).')
+
+
+_MESSAGE = 600  # characters of a refusal's own description
+
+
+def brief(value: Any) -> str:
+    """At most ~80 characters about ``value`` for a refusal message: its
+    type, its length and the start of a string, never a full ``repr``
+    (checkpoint data can be deep or self-sharing; its repr unbounded)."""
+    kind = type(value).__qualname__[:40]
+    if isinstance(value, (bool, float, complex)) or (
+            isinstance(value, int) and value.bit_length() <= 64):
+        return repr(value)
+    if isinstance(value, int):
+        return f'int of {value.bit_length()} bits'
+    if isinstance(value, (str, bytes, bytearray)):
+        head = repr(value[:40])
+        return f'{kind} of length {len(value)}: {head}' + (
+            '...' if len(value) > 40 else '')
+    if isinstance(value, type):
+        return f'class {value.__module__[:40]}.{value.__qualname__[:40]}'
+    try:
+        return f'{kind} of length {len(value)}'
+    except Exception:
+        return kind
 
 
 def history_buffer_attr(obj: Any, name: str) -> Callable:
@@ -70,9 +100,210 @@ def history_buffer_attr(obj: Any, name: str) -> Callable:
     if (isinstance(obj, type) and issubclass(obj, HistoryBuffer)
             and name in _STATISTICS):
         return getattr(HistoryBuffer, name)
-    raise CheckpointRefused(f'it looks up attribute {name!r} of {obj!r} '
-                            f'(only HistoryBuffer.{{min,max,current,mean}} '
-                            f'are answered)')
+    raise CheckpointRefused(f'it looks up attribute {brief(name)} of '
+                            f'{brief(obj)} (only HistoryBuffer.{{min,max,'
+                            f'current,mean}} are answered)')
+
+
+class NdarrayName:
+    """What the name ``numpy.ndarray`` finds while a checkpoint loads: the
+    marker numpy pickles as :class:`CheckedArray`'s first argument. It
+    builds nothing (``numpy.ndarray(shape, dtype, buffer)`` would view
+    caller-provided memory)."""
+
+    def __new__(cls, *args, **kwargs):
+        raise CheckpointRefused('it constructs numpy.ndarray directly')
+
+
+class CheckedDtype:
+    """Stands in for ``numpy.dtype`` while a checkpoint loads.
+
+    Built as numpy pickles a dtype, ``dtype(name, False, True)`` then
+    BUILD with its state; admits exactly the plain numeric dtypes (kind
+    ``b``, ``i``, ``u``, ``f``, ``c``: no object, fields, subarray, void
+    or metadata) in either byte order, and only numpy's own state for them,
+    once. :meth:`value` is a fresh ``np.dtype`` in native byte order.
+
+    Raises:
+        CheckpointRefused: any other name, arguments or state.
+    """
+    __hash__ = None  # never a dict key or set member (as arrays)
+    _dtype = None
+    _built = False
+
+    def __init__(self, name: Any = None, align: Any = False,
+                 copy: Any = True):
+        if not (isinstance(name, str) and _DTYPE_NAME.fullmatch(name)
+                and align is False and copy is True):
+            raise CheckpointRefused(
+                f'a numpy dtype {brief(name)} (only plain numeric dtypes '
+                f'are admitted: bool, int, uint, float, complex)')
+        dtype = np.dtype(name)
+        if (dtype.kind not in 'biufc' or dtype.fields is not None
+                or dtype.subdtype is not None or dtype.metadata is not None
+                or dtype.hasobject):
+            raise CheckpointRefused(f'a numpy dtype {brief(name)}')
+        self._dtype = dtype
+
+    def __setstate__(self, state: Any) -> None:
+        order = state[1] if isinstance(state, tuple) and len(state) == 8 \
+            else None
+        if (self._dtype is None or self._built or order not in _ORDERS
+                or state != (3, order, None, None, None, -1, -1, 0)
+                or (order == '|') != (self._dtype.itemsize == 1)):
+            raise CheckpointRefused(
+                f'a numpy dtype state {brief(state)} (numpy writes '
+                f'(3, byteorder, None, None, None, -1, -1, 0) for a plain '
+                f'numeric dtype, once)')
+        self._dtype = self._dtype.newbyteorder(order)
+        self._built = True
+
+    def value(self) -> np.dtype:
+        if not self._built:
+            raise CheckpointRefused('a numpy dtype without its state')
+        return self._dtype
+
+    def __repr__(self) -> str:
+        return f'CheckedDtype({self._dtype}, built={self._built})'
+
+
+class CheckedArray:
+    """Stands in for numpy's ``_reconstruct`` while a checkpoint loads.
+
+    numpy pickles an array as ``_reconstruct(numpy.ndarray, (0,), b'b')``
+    then BUILD with ``(1, shape, dtype, is_fortran, rawdata)``. This checks
+    those parts (the dtype a :class:`CheckedDtype`, ``rawdata`` bytes of
+    exactly ``prod(shape) * itemsize``) and builds the array itself: a fresh
+    C-contiguous copy in native byte order that owns its data. The loaders
+    then put :meth:`value` where the stand-in was (:func:`finish_numpy`).
+
+    Raises:
+        CheckpointRefused: other arguments, state, or a second BUILD.
+    """
+    __hash__ = None  # as arrays: never a dict key or set member
+    _array = None
+    _ready = False
+
+    def __init__(self, cls: Any = None, shape: Any = None,
+                 typecode: Any = None):
+        if cls is not NdarrayName or shape != (0, ) or typecode != b'b':
+            raise CheckpointRefused(
+                f'numpy _reconstruct({brief(cls)}, {brief(shape)}, '
+                f'{brief(typecode)}) (numpy writes (numpy.ndarray, (0,), '
+                f'b"b"))')
+        self._ready = True
+
+    def __setstate__(self, state: Any) -> None:
+        if not self._ready or self._array is not None:
+            raise CheckpointRefused('a numpy array built twice or not '
+                                    'through _reconstruct')
+        if not (isinstance(state, tuple) and len(state) == 5
+                and state[0] == 1 and isinstance(state[2], CheckedDtype)
+                and type(state[3]) is bool
+                and type(state[4]) in (bytes, bytearray)
+                and type(state[1]) is tuple and len(state[1]) <= 32
+                and all(type(n) is int and n >= 0 for n in state[1])):
+            raise CheckpointRefused(
+                f'a numpy array state {brief(state)} (numpy writes (1, '
+                f'shape, dtype, is_fortran, bytes))')
+        _, shape, dtype, fortran, raw = state
+        dtype = dtype.value()
+        if math.prod(shape) * dtype.itemsize != len(raw):
+            raise CheckpointRefused(
+                f'a numpy array of shape {brief(shape)} and dtype {dtype} '
+                f'over {len(raw)} bytes of data')
+        flat = np.frombuffer(raw, dtype=dtype)
+        array = flat.reshape(shape, order='F' if fortran else 'C')
+        self._array = np.array(array, dtype=dtype.newbyteorder('='),
+                               order='C', copy=True)
+
+    def value(self) -> np.ndarray:
+        if self._array is None:
+            raise CheckpointRefused('a numpy array without its data')
+        return self._array
+
+    def __repr__(self) -> str:
+        return 'CheckedArray(built)' if self._array is not None else \
+            'CheckedArray(pending)'
+
+
+def checked_scalar(dtype: Any = None, data: Any = None) -> np.generic:
+    """Stands in for numpy's ``scalar(dtype, bytes)`` (how numpy pickles a
+    numpy number): a :class:`CheckedDtype` and exactly ``itemsize`` bytes,
+    returned as a fresh numpy scalar in native byte order.
+
+    Raises:
+        CheckpointRefused: anything else (object scalars pass an object).
+    """
+    if not (isinstance(dtype, CheckedDtype) and type(data) in (bytes,
+                                                               bytearray)):
+        raise CheckpointRefused(f'a numpy scalar of {brief(dtype)} from '
+                                f'{brief(data)}')
+    dtype = dtype.value()
+    if len(data) != dtype.itemsize:
+        raise CheckpointRefused(f'a numpy {dtype} scalar from {len(data)} '
+                                f'bytes')
+    return np.frombuffer(data, dtype=dtype).astype(
+        dtype.newbyteorder('='))[0]
+
+
+def empty_bytes(*args: Any) -> bytes:
+    """Stands in for ``builtins.bytes``, which pickle names for ``b''``
+    (an empty array's data): ``bytes()`` only (``bytes(n)`` allocates)."""
+    if args:
+        raise CheckpointRefused(f'bytes({brief(args)})')
+    return b''
+
+
+_DTYPE_NAME = re.compile(r'[biufc][0-9]{1,2}')
+_STAND_INS = (CheckedArray, CheckedDtype)
+_ORDERS = ('<', '>', '|', '=')
+
+
+def finish_numpy(obj: Any) -> Any:
+    """``obj`` with every :class:`CheckedArray` / :class:`CheckedDtype` in
+    its dicts, lists and tuples replaced by its value (in place; tuples
+    rebuilt). Iterative (any depth) and each container once (shared
+    references). Returns ``obj`` or its replacement.
+
+    Raises:
+        CheckpointRefused: a stand-in that was never built.
+    """
+    done: Dict[int, Any] = {}
+    keep = []  # what ``done`` holds the ids of stays alive meanwhile
+    stack = [(obj, False)]
+    while stack:
+        item, children_done = stack.pop()
+        if isinstance(item, _STAND_INS):
+            done[id(item)] = item.value()
+            keep.append(item)
+            continue
+        if not isinstance(item, (dict, list, tuple)):
+            continue
+        if not children_done:
+            if id(item) in done:
+                continue
+            if not isinstance(item, tuple):  # mutable: keeps its identity
+                done[id(item)] = item
+            keep.append(item)
+            stack.append((item, True))
+            stack.extend((child, False) for child in (
+                item.values() if isinstance(item, dict) else item))
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if id(child) in done and done[id(child)] is not child:
+                    item[key] = done[id(child)]
+        elif isinstance(item, list):
+            for i, child in enumerate(item):
+                if id(child) in done and done[id(child)] is not child:
+                    item[i] = done[id(child)]
+        else:
+            new = tuple(done.get(id(c), c) for c in item)
+            same = all(a is b for a, b in zip(new, item))
+            done[id(item)] = item if same or type(item) is not tuple \
+                else new
+    return done.get(id(obj), obj)
 
 
 class CheckedHistoryBuffer(HistoryBuffer):
@@ -81,8 +312,9 @@ class CheckedHistoryBuffer(HistoryBuffer):
     Upstream's ``__setstate__`` copies the pickled ``statistics_methods``
     into the class-wide registry that every later ``statistics()`` call
     reads, so the state is checked first: known keys of the right types,
-    each statistic its own ``HistoryBuffer`` method, numeric arrays. Then
-    the object becomes a plain ``HistoryBuffer`` (what it pickles as again).
+    each statistic its own ``HistoryBuffer`` method, 1-D numeric arrays
+    (:class:`CheckedArray`, replaced by their values). Then the object
+    becomes a plain ``HistoryBuffer`` (what it pickles as again).
     """
 
     def __init__(self, *args, **kwargs):
@@ -91,53 +323,45 @@ class CheckedHistoryBuffer(HistoryBuffer):
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, dict) or not set(state) <= set(_BUFFER_TYPES):
-            raise CheckpointRefused(f'a HistoryBuffer state {state!r:.200}')
+            raise CheckpointRefused(f'a HistoryBuffer state {brief(state)}')
+        state = dict(state)
         for key, value in state.items():
-            if not isinstance(value, _BUFFER_TYPES[key]) or (
-                    isinstance(value, np.ndarray) and value.dtype.hasobject):
+            if _BUFFER_TYPES[key] is np.ndarray:
+                if not isinstance(value, CheckedArray):
+                    raise CheckpointRefused(
+                        f'HistoryBuffer.{key} = {brief(value)}')
+                value = state[key] = value.value()
+                if value.ndim != 1:
+                    raise CheckpointRefused(
+                        f'HistoryBuffer.{key} of shape {value.shape}')
+            elif type(value) is not _BUFFER_TYPES[key]:
                 raise CheckpointRefused(
-                    f'HistoryBuffer.{key} = {value!r:.200}')
+                    f'HistoryBuffer.{key} = {brief(value)}')
         for key, fn in state.get('statistics_methods', {}).items():
             if key not in _STATISTICS or fn is not getattr(HistoryBuffer, key):
                 raise CheckpointRefused(
-                    f'a HistoryBuffer statistics method {key!r} = {fn!r}')
+                    f'a HistoryBuffer statistics method {brief(key)} = '
+                    f'{brief(fn)}')
         self.__class__ = HistoryBuffer
         HistoryBuffer.__setstate__(self, state)
-
-
-def numeric_dtype(*args: Any) -> np.dtype:
-    """Stands in for ``numpy.dtype``: refuses dtypes that hold Python
-    objects (object arrays are pickled object by object)."""
-    dtype = np.dtype(*args)
-    if dtype.hasobject or dtype.kind == 'V':
-        raise CheckpointRefused(f'a numpy array of dtype {dtype} (object '
-                                f'and structured arrays are refused)')
-    return dtype
 
 
 def checkpoint_globals() -> Dict[str, Any]:
     """``{pickled name: object}``: what a checkpoint may name besides
     torch's tensors. numpy's reconstructors under both numpy 1 and numpy 2
-    names, so a checkpoint loads in either environment."""
+    names (checked stand-ins, not numpy's own), so a checkpoint loads in
+    either environment."""
     allowed = {
         'mmengine.logging.history_buffer.HistoryBuffer': CheckedHistoryBuffer,
         'builtins.getattr': history_buffer_attr,
-        'numpy.ndarray': np.ndarray,
-        'numpy.dtype': numeric_dtype,
+        'numpy.ndarray': NdarrayName,
+        'numpy.dtype': CheckedDtype,
+        'builtins.bytes': empty_bytes,
     }
-    # found through public API: their module moved from numpy 1 to numpy 2
-    rebuild = np.zeros(1).__reduce__()[0], np.float64(0).__reduce__()[0]
-    for fn in rebuild:
-        for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-            allowed[f'{module}.{fn.__name__}'] = fn
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed[f'{module}._reconstruct'] = CheckedArray
+        allowed[f'{module}.scalar'] = checked_scalar
     return allowed
-
-
-def _numeric_dtype_classes() -> list:
-    """The dtype types (their instances are built from pickled state)."""
-    return [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)]
 
 
 # plain-data constructors torch >= 2.6 allows by default and older torch's
@@ -167,7 +391,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         allowed = _restricted_globals()
         if key in allowed:
             return allowed[key]
-        raise CheckpointRefused(f'it names {key}')
+        raise CheckpointRefused(f'it names {brief(key)}')
 
 
 def _restricted_load(file, **kwargs) -> Any:
@@ -194,8 +418,9 @@ def load_local(filename: str, map_location: Any = None) -> Any:
         raise FileNotFoundError(f'{filename} can not be found.')
     if trusted():
         return torch.load(filename, map_location=map_location)
-    return torch.load(filename, map_location=map_location,
-                      pickle_module=_RestrictedPickle, weights_only=False)
+    return finish_numpy(torch.load(
+        filename, map_location=map_location, pickle_module=_RestrictedPickle,
+        weights_only=False))
 
 
 def weights_only_torch() -> bool:
@@ -217,17 +442,86 @@ def fixed_schemes() -> list:
     return list(CheckpointLoader._schemes) if weights_only_torch() else ['']
 
 
+# callables that reach any object (or run code) from a pickle: allowlisted
+# in torch's safe globals, they open every checkpoint to code execution
+_DANGEROUS = {
+    'builtins.getattr': getattr, 'builtins.eval': eval, 'builtins.exec': exec,
+    'builtins.compile': compile, 'builtins.__import__': __import__,
+    'builtins.globals': globals, 'builtins.vars': vars,
+    'builtins.setattr': setattr, 'builtins.delattr': delattr,
+    'builtins.open': open, 'builtins.breakpoint': breakpoint,
+    'operator.attrgetter': operator.attrgetter,
+    'operator.methodcaller': operator.methodcaller,
+    'importlib.import_module': importlib.import_module,
+    'os.system': os.system, 'os.popen': os.popen, 'pickle.loads': pickle.loads,
+    'functools.partial': functools.partial, 'builtins.type': type,
+    'builtins.object': object,
+}
+
+
+class UnsafeSafeGlobals(CheckpointRefused):
+    """torch's safe-globals list holds a callable that reaches any object."""
+
+    def __init__(self, name: str):
+        pickle.UnpicklingError.__init__(
+            self, f'mmnc refuses to load checkpoints while torch\'s '
+            f'safe-globals list holds {name[:100]} (added with '
+            f'torch.serialization.add_safe_globals): with it a checkpoint '
+            f'reaches any object and runs code (getattr(getattr, '
+            f'"__self__") is the builtins module, and its eval). mmengine\'s '
+            f'checkpoints do not need it: mmnc answers their getattr lookups '
+            f'itself. Remove it (torch.serialization.clear_safe_globals(), '
+            f'then add back what you need), or for a file you trust load '
+            f'with {TRUST_SWITCH}=1.')
+
+
+def _entry_name(entry: Any) -> tuple:
+    """``(name, object)`` of one entry of torch's safe-globals list."""
+    if isinstance(entry, tuple) and len(entry) == 2:
+        return str(entry[1]), entry[0]
+    return (f'{getattr(entry, "__module__", "")}.'
+            f'{getattr(entry, "__qualname__", "")}'), entry
+
+
+@contextlib.contextmanager
+def checkpoint_safe_globals():
+    """torch's safe-globals list with :func:`checkpoint_globals` answering
+    their names (the user's entries of the same names set aside) while the
+    block runs; afterwards exactly the list as it was.
+
+    Raises:
+        UnsafeSafeGlobals: the list holds a callable that reaches any object
+            (``builtins.getattr``, ``eval``, ``exec``, ...): nothing loads.
+    """
+    from torch import serialization
+    before = serialization.get_safe_globals()
+    ours = checkpoint_globals()
+    dangerous = {id(obj) for obj in _DANGEROUS.values()}
+    for entry in before:
+        name, obj = _entry_name(entry)
+        if name in _DANGEROUS or id(obj) in dangerous:
+            raise UnsafeSafeGlobals(name)
+    kept = [e for e in before if _entry_name(e)[0] not in ours]
+    serialization.clear_safe_globals()
+    try:
+        serialization.add_safe_globals(
+            kept + [(obj, name) for name, obj in ours.items()])
+        yield
+    finally:
+        serialization.clear_safe_globals()
+        serialization.add_safe_globals(before)
+
+
 def _safe(loader: Callable) -> Callable:
     """``loader`` restricted to :func:`checkpoint_globals`: torch >= 2.6
-    through its weights-only unpickler (``safe_globals`` takes ``(object,
-    name)`` pairs), older torch through :class:`RestrictedUnpickler`."""
+    through its weights-only unpickler (:func:`checkpoint_safe_globals`),
+    older torch through :class:`RestrictedUnpickler`; numpy stand-ins in
+    the result replaced by their values (:func:`finish_numpy`)."""
     if weights_only_torch():
-        pairs = [(obj, name) for name, obj in checkpoint_globals().items()]
-        pairs += _numeric_dtype_classes()
 
         def load(*args, **kwargs):
-            with torch.serialization.safe_globals(pairs):
-                return loader(*args, **kwargs)
+            with checkpoint_safe_globals():
+                return finish_numpy(loader(*args, **kwargs))
     else:
 
         def load(filename, map_location=None):

@@ -13,8 +13,11 @@ import copy
 import copyreg
 import os
 import pickle
+import struct
 import subprocess
 import sys
+import time
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
@@ -550,3 +553,287 @@ def test_tools_train_resume_runs_no_python_from_meta(digits, tmp_path):
     assert not marker.exists()
     assert 'resumed epoch: 1, iter: ' in newest_log(work)
     assert (work / 'epoch_2.pth').is_file()
+
+
+# crafted numpy pickles, written opcode by opcode (protocol 2, as torch.save)
+NP_MODULE = np.zeros(1).__reduce__()[0].__module__  # numpy 1 or 2 name
+NONE, TRUE, FALSE = b'N', b'\x88', b'\x89'
+
+
+def op_global(module: str, name: str) -> bytes:
+    return b'c' + module.encode() + b'\n' + name.encode() + b'\n'
+
+
+def op_text(s: str) -> bytes:
+    return b'X' + struct.pack('<I', len(s.encode())) + s.encode()
+
+
+def op_int(i: int) -> bytes:
+    return b'J' + struct.pack('<i', i)
+
+
+def op_tuple(*items: bytes) -> bytes:
+    return b'(' + b''.join(items) + b't'
+
+
+def op_bytes(b: bytes) -> bytes:
+    """bytes as torch.save writes them: _codecs.encode(str, 'latin1')."""
+    return op_global('_codecs', 'encode') + op_tuple(
+        op_text(b.decode('latin1')), op_text('latin1')) + b'R'
+
+
+def dtype_state(flags: int = 0, order: str = '<') -> bytes:
+    return op_tuple(op_int(3), op_text(order), NONE, NONE, NONE, op_int(-1),
+                    op_int(-1), op_int(flags))
+
+
+def op_dtype(name: str, state: bytes = None, put: int = None) -> bytes:
+    out = op_global('numpy', 'dtype') + op_tuple(op_text(name), FALSE,
+                                                 TRUE) + b'R'
+    if put is not None:
+        out += b'q' + bytes([put])
+    return out + (state or dtype_state()) + b'b'
+
+
+def op_array(dtype: bytes, shape: list, data: bytes) -> bytes:
+    return (op_global(NP_MODULE, '_reconstruct') + op_tuple(
+        op_global('numpy', 'ndarray'), op_tuple(op_int(0)), op_bytes(b'b'))
+            + b'R' + op_tuple(op_int(1), op_tuple(*map(op_int, shape)),
+                              dtype, FALSE, data) + b'b')
+
+
+def crafted(path: Path, payload: bytes) -> Path:
+    """``{'meta': {'payload': <payload>}}`` as a torch zip checkpoint."""
+    torch.save({}, path)
+    pkl = (b'\x80\x02}' + op_text('meta') + b'}' + op_text('payload')
+           + payload + b'ss.')
+    with zipfile.ZipFile(path) as src:
+        items = [(i, src.read(i)) for i in src.infolist()]
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as dst:
+        for info, data in items:
+            dst.writestr(info, pkl if info.filename.endswith('data.pkl')
+                         else data)
+    return path
+
+
+OBJECT_FLAGS = 0x3f  # numpy's flags of the object dtype
+NUMPY_ATTACKS = {
+    # an f8 dtype that BUILD makes an object dtype: raw bytes as pointers
+    'object array over raw bytes': lambda: op_array(
+        op_dtype('f8', dtype_state(OBJECT_FLAGS)), [1],
+        op_bytes(b'\x41' * 8)),
+    'forged reference from a pointer': lambda: op_array(
+        op_dtype('f8', dtype_state(OBJECT_FLAGS)), [1],
+        op_bytes(struct.pack('<Q', id(np.ndarray)))),
+    # an object array holding numpy.ndarray, then its dtype BUILT again as
+    # float: the element's address read as a float
+    'float scalar leaks an address': lambda: (
+        b'(' + op_array(op_dtype('f8', dtype_state(OBJECT_FLAGS), put=1),
+                        [1], b']' + op_global('numpy', 'ndarray') + b'a')
+        + b'h\x01' + dtype_state(0) + b'b0t'),
+    'dtype flags rewritten by BUILD': lambda: op_array(
+        op_dtype('f8', dtype_state(0x04)), [2], op_bytes(bytes(8))),
+    'tensor aliases a bytes object': lambda: (
+        b'(' + op_bytes(bytes(16)) + b'q\x02' + op_global(
+            'torch._utils', '_rebuild_device_tensor_from_numpy') + op_tuple(
+            op_array(op_dtype('f4'), [4], b'h\x02'),
+            op_global('torch', 'float32'), op_text('cpu'), FALSE) + b'Rt'),
+    'numpy.ndarray over a buffer': lambda: (
+        op_global('numpy', 'ndarray') + op_tuple(
+            op_tuple(op_int(2)), op_dtype('f4'), op_bytes(bytes(8))) + b'R'),
+    'structured dtype by BUILD': lambda: op_array(op_dtype('f8', op_tuple(
+        op_int(3), op_text('|'), NONE, op_tuple(op_text('a')),
+        b'}' + op_text('a') + op_tuple(op_dtype('f8'), op_int(0)) + b's',
+        op_int(8), op_int(1), op_int(0x10))), [1], op_bytes(bytes(8))),
+    'subarray dtype by BUILD': lambda: op_array(op_dtype('f8', op_tuple(
+        op_int(3), op_text('|'), op_tuple(op_dtype('f8'),
+                                          op_tuple(op_int(2))),
+        NONE, NONE, op_int(16), op_int(8), op_int(0))), [1],
+        op_bytes(bytes(16))),
+    'dtype metadata by BUILD': lambda: op_array(op_dtype('f8', op_tuple(
+        op_int(4), op_text('<'), NONE, NONE, NONE, op_int(-1), op_int(-1),
+        op_int(0), b'}')), [1], op_bytes(bytes(8))),
+    'object dtype by name': lambda: op_array(op_dtype('O'), [1],
+                                             op_bytes(bytes(8))),
+    'void dtype by name': lambda: op_array(op_dtype('V8'), [1],
+                                           op_bytes(bytes(8))),
+    'array over too few bytes': lambda: op_array(op_dtype('f8'), [1000],
+                                                 op_bytes(bytes(8))),
+    'array built twice': lambda: op_array(op_dtype('f8'), [1], op_bytes(
+        bytes(8))) + op_tuple(op_int(1), op_tuple(op_int(1)), op_dtype(
+            'f8'), FALSE, op_bytes(bytes(8))) + b'b',
+    'object scalar': lambda: op_global(NP_MODULE, 'scalar') + op_tuple(
+        op_dtype('f8', dtype_state(OBJECT_FLAGS)),
+        op_global('numpy', 'ndarray')) + b'R',
+}
+
+# loads each file, then uses what it got as a user would (repr)
+CHILD = """
+import sys, mmnc, numpy as np
+from mmengine.runner.checkpoint import _load_checkpoint
+for path in sys.argv[1:]:
+    try:
+        got = _load_checkpoint(path, map_location='cpu')
+    except Exception as e:
+        print('REFUSED', path, type(e).__name__, flush=True)
+        continue
+    print('LOADED', path, flush=True)
+    print(repr(got)[:300], flush=True)
+"""
+
+
+def test_crafted_numpy_is_refused_in_a_child(tmp_path):
+    """Each abuse of numpy's reconstructors (one file each, one child
+    process for all): refused, and the process ends normally (a crash, e.g.
+    exit 139 on a segfault, fails)."""
+    paths = {crafted(tmp_path / f'np{i}.pth', attack()): name
+             for i, (name, attack) in enumerate(NUMPY_ATTACKS.items())}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    run = subprocess.run([sys.executable, '-c', CHILD, *map(str, paths)],
+                         env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, (run.returncode, run.stdout[-2000:],
+                                 run.stderr[-2000:])
+    for path, name in paths.items():
+        assert f'REFUSED {path} ' in run.stdout, (name, run.stdout[-3000:])
+
+
+def test_numpy_values_are_fresh_plain_arrays(tmp_path):
+    """Arrays come back as real ``np.ndarray`` (C-contiguous, owning their
+    data, native byte order) and numpy numbers as numpy scalars, whatever
+    order and byte order they were written in."""
+    values = dict(f=np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                  big=np.arange(3, dtype='>i4'), b=np.array([True, False]),
+                  c=np.array([1 + 2j]), e=np.zeros((0, 3), np.uint8),
+                  s=np.float32(1.5), i=np.int64(-3), z=np.array(2.0))
+    path = tmp_path / 'np.pth'
+    torch.save(dict(meta=values, nested=[(values['f'], {'x': values['c']})]),
+               path)
+    got = _load_checkpoint(str(path))
+    for key, want in values.items():
+        value = got['meta'][key]
+        assert type(value) is type(want), key
+        assert np.array_equal(value, want) and value.dtype == want.dtype \
+            .newbyteorder('='), key
+        if isinstance(value, np.ndarray):
+            assert value.flags.c_contiguous and value.flags.owndata, key
+            assert value.flags.writeable, key
+    assert type(got['nested'][0][0]) is np.ndarray
+    assert type(got['nested'][0][1]['x']) is np.ndarray
+
+
+def needs_safe_globals():
+    from mmnc.compat import weights_only_torch
+    if not weights_only_torch():
+        pytest.skip('torch < 2.6 loads through mmnc\'s own unpickler, '
+                    'which reads no safe-globals list')
+
+
+class UserThing:
+    pass
+
+
+@pytest.fixture
+def user_safe_globals():
+    from torch import serialization
+    before = serialization.get_safe_globals()
+    yield serialization
+    serialization.clear_safe_globals()
+    serialization.add_safe_globals(before)
+
+
+def test_torch_safe_globals_are_left_as_they_were(tmp_path,
+                                                   user_safe_globals):
+    needs_safe_globals()
+    user = [type(np.dtype('f8')), UserThing, (UserThing, 'my.Thing'),
+            np.ndarray]
+    user_safe_globals.add_safe_globals(user)
+    before = set(user_safe_globals.get_safe_globals())
+    path = tmp_path / 'legit.pth'
+    mmengine_checkpoint(path)
+    got = _load_checkpoint(str(path))
+    assert type(got['message_hub']['log_scalars']['train/loss']) is \
+        HistoryBuffer
+    assert type(got['meta']['hist']) is np.ndarray
+    assert set(user_safe_globals.get_safe_globals()) == before
+    hostile_path = hostile(tmp_path, 'os.system', tmp_path / 'm')
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(hostile_path))
+    assert set(user_safe_globals.get_safe_globals()) == before
+
+
+@pytest.mark.parametrize('entry', [getattr, (getattr, 'builtins.getattr'),
+                                   eval, exec, (eval, 'x.y')])
+def test_dangerous_user_safe_global_is_refused(entry, tmp_path,
+                                               user_safe_globals):
+    needs_safe_globals()
+    from mmnc.compat import UnsafeSafeGlobals
+    user_safe_globals.add_safe_globals([entry])
+    before = set(user_safe_globals.get_safe_globals())
+    path = tmp_path / 'legit.pth'
+    mmengine_checkpoint(path)
+    with pytest.raises(UnsafeSafeGlobals, match='clear_safe_globals'):
+        _load_checkpoint(str(path))
+    assert set(user_safe_globals.get_safe_globals()) == before
+
+
+def deep_lists(depth: int) -> bytes:
+    return b']q\x00' + b']' * depth + b'a' * depth
+
+
+def shared_lists(levels: int) -> bytes:
+    """A tuple of 29 references to a tuple of 29 references ...: ~29**levels
+    items when printed, a few hundred bytes written."""
+    level = b'(' + b'h\x01' * 29 + b'tq\x01'
+    return b'(' + op_text('x' * 100) + b'q\x01' + level * levels + b't'
+
+
+@pytest.mark.parametrize('shape', ['deep', 'shared'])
+@pytest.mark.parametrize('where', ['HistoryBuffer state', 'getattr'])
+def test_refusals_are_cheap(shape, where, tmp_path):
+    """A refusal formats no unbounded repr: 200k nested lists or 12 levels
+    of shared references (a ~10**18-character repr) in what is refused."""
+    data = deep_lists(200_000) if shape == 'deep' else shared_lists(12)
+    if where == 'getattr':
+        payload = op_global('builtins', 'getattr') + b'(' + data + \
+            op_text('x') + b'tR'
+    else:
+        payload = op_global(
+            'mmengine.logging.history_buffer', 'HistoryBuffer') + \
+            b')\x81}' + op_text('max_length') + data + b'sb'
+    path = crafted(tmp_path / 'big.pth', payload)
+    assert path.stat().st_size < 1 << 20
+    start = time.perf_counter()
+    with pytest.raises(pickle.UnpicklingError) as err:
+        _load_checkpoint(str(path))
+    assert time.perf_counter() - start < 5
+    assert len(str(err.value)) < 5000
+
+
+@pytest.mark.parametrize(
+    'save', [{}, dict(_use_new_zipfile_serialization=False)])
+def test_inspect_checkpoint_reports_config_strings_without_running_them(
+        save, tmp_path):
+    from mmnc import inspect_checkpoint
+    marker = tmp_path / 'code_ran'
+    code = f'open({str(marker)!r}, "w").close()'
+    hub = MessageHub('inspect')
+    hub.update_info('cfg', code + '\n# hub')
+    path = tmp_path / 'c.pth'
+    torch.save(dict(meta=dict(config=code), message_hub=hub.state_dict(),
+                    payload=Call(os.system, f'touch {marker}'),
+                    state_dict=ToyModel().state_dict()), path, **save)
+    report = inspect_checkpoint(str(path))
+    assert ('config', code) in report['configs']
+    assert ('cfg', code + '\n# hub') in report['configs']
+    assert 'posix.system' in report['globals'] or \
+        'os.system' in report['globals']
+    assert 'torch._utils._rebuild_tensor_v2' in report['globals']
+    tool = subprocess.run(
+        [sys.executable, 'tools/analysis/inspect_checkpoint.py', str(path)],
+        cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert tool.returncode == 1 and "under 'config'" in tool.stdout, \
+        tool.stdout + tool.stderr
+    assert not marker.exists()
