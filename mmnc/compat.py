@@ -21,8 +21,12 @@ download and load inside mmengine's ``load_url``, which no extension point
 reaches: download them and load the path). Nothing on the allowlist reaches
 other objects: ``getattr`` answers only the four lookups mmengine writes
 (:func:`history_buffer_attr`), a ``HistoryBuffer`` checks its state before
-upstream's ``__setstate__`` sees it (:class:`CheckedHistoryBuffer`), numpy
-dtypes that hold Python objects are refused (:func:`numeric_dtype`).
+upstream's ``__setstate__`` sees it (:class:`CheckedHistoryBuffer`), numpy's
+names find stand-ins that build plain numeric arrays, dtypes and scalars
+from checked parts (:class:`CheckedArray`, :class:`CheckedDtype`,
+:func:`checked_scalar`; :func:`finish_numpy` puts the arrays in place).
+torch's safe-globals list is left as it was, and refused when it holds a
+callable that reaches any object (:func:`checkpoint_safe_globals`).
 ``tests/test_trust.py`` tries to abuse each of them.
 
 Turn it off with ``MMNC_CHECKPOINT_FIX=0``. To load a checkpoint you trust

@@ -736,6 +736,7 @@ class UserThing:
 
 @pytest.fixture
 def user_safe_globals():
+    needs_safe_globals()
     from torch import serialization
     before = serialization.get_safe_globals()
     yield serialization
@@ -745,7 +746,6 @@ def user_safe_globals():
 
 def test_torch_safe_globals_are_left_as_they_were(tmp_path,
                                                    user_safe_globals):
-    needs_safe_globals()
     user = [type(np.dtype('f8')), UserThing, (UserThing, 'my.Thing'),
             np.ndarray]
     user_safe_globals.add_safe_globals(user)
@@ -767,7 +767,6 @@ def test_torch_safe_globals_are_left_as_they_were(tmp_path,
                                    eval, exec, (eval, 'x.y')])
 def test_dangerous_user_safe_global_is_refused(entry, tmp_path,
                                                user_safe_globals):
-    needs_safe_globals()
     from mmnc.compat import UnsafeSafeGlobals
     user_safe_globals.add_safe_globals([entry])
     before = set(user_safe_globals.get_safe_globals())
