@@ -321,3 +321,21 @@ def test_names_and_variants():
     model['backbone']['plugins'] = []
     assert lib.variant_of(Config(dict(model=model))) == '+SE'
     assert lib.variant_of(Config(dict(model=dict(type='X')))) == 'baseline'
+
+
+def test_expand_finds_runs_below_a_parent(tmp_path):
+    """``compare.py work_dirs/demo/det``: every work dir at any depth below
+    the folder, none of their own subfolders, the empty folder kept for
+    read_run to report (a one-level search, or one that descends into a
+    work dir's ``<timestamp>/`` runs, fails this)."""
+    from mmnc.analysis.compare import expand
+    wanted = [tmp_path / 'det' / cfg / seed for cfg in ('base', 'nc')
+              for seed in ('seed1', 'seed2')] + [tmp_path / 'det' / 'flat']
+    for d in wanted:
+        (d / '20261207_010203' / 'vis_data').mkdir(parents=True)
+    (tmp_path / 'empty').mkdir()
+    dirs, unmatched = expand([str(tmp_path / 'det'), str(tmp_path / 'empty'),
+                              str(tmp_path / 'det' / 'nc' / 'seed1')])
+    assert dirs == [d.resolve() for d in sorted(wanted)] + [
+        (tmp_path / 'empty').resolve()]
+    assert unmatched == []

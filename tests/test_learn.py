@@ -138,6 +138,8 @@ def nc_decoders_moved(ckpt: Path) -> bool:
     """Whether every NC block's zero-initialised last decoder layer has
     moved from zero (NC learned something, everywhere)."""
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    import mmnc  # noqa: F401  (its checkpoint loader, torch >= 2.6)
     state = _load_checkpoint(str(ckpt), map_location='cpu')['state_dict']
     last = [v for k, v in state.items()
             if 'nc_block.decoder.2.' in k]

@@ -458,3 +458,95 @@ def test_damaged_only_checkpoint_is_not_silently_ignored(tmp_path):
     with pytest.raises(UNREADABLE):
         Runner.from_cfg(cfg).train()
     assert 'no other checkpoint' in newest_log(work)
+
+
+def with_python_in_meta(src: Path, dst: Path, marker: Path,
+                        gpu_ids: str = '[0]') -> Path:
+    """``src`` (our own checkpoint) with ``meta['config']`` a Python
+    program that creates ``marker``: plain data, which every restricted
+    loader admits."""
+    ckpt = torch.load(src, weights_only=False)
+    ckpt['meta']['config'] = (f'open({str(marker)!r}, "w").close()\n'
+                              f'gpu_ids = {gpu_ids}\n')
+    torch.save(ckpt, dst)
+    return dst
+
+
+@pytest.fixture
+def toy_checkpoint(tmp_path) -> Path:
+    """iter_2.pth of a toy run (SafeRunner, AtomicCheckpointHook)."""
+    from mmnc.engine import SafeRunner
+    cfg = toy_cfg(tmp_path / 'first')
+    cfg.train_cfg.max_iters = 2
+    SafeRunner.from_cfg(cfg).train()
+    return tmp_path / 'first' / 'iter_2.pth'
+
+
+def resume_cfg(work: Path, path: Path) -> Config:
+    cfg = toy_cfg(work)
+    cfg.resume, cfg.load_from = True, str(path)
+    return cfg
+
+
+def test_upstream_resume_runs_python_from_meta(toy_checkpoint, tmp_path):
+    """The control: mmengine's own Runner executes meta['config']."""
+    marker = tmp_path / 'code_ran'
+    path = with_python_in_meta(toy_checkpoint, tmp_path / 'p.pth', marker)
+    Runner.from_cfg(resume_cfg(tmp_path / 'up', path)).load_or_resume()
+    assert marker.exists()
+
+
+def test_safe_runner_resumes_without_running_meta(toy_checkpoint, tmp_path):
+    from mmnc.engine import SafeRunner
+    marker = tmp_path / 'code_ran'
+    path = with_python_in_meta(toy_checkpoint, tmp_path / 'p.pth', marker)
+    runner = SafeRunner.from_cfg(resume_cfg(tmp_path / 'safe', path))
+    runner.train()
+    assert not marker.exists()
+    assert runner.iter == 4
+    log = newest_log(tmp_path / 'safe')
+    assert 'resumed epoch: 0, iter: 2' in log
+    # the message hub's history came back: 2 resumed + 2 new losses
+    assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 4
+
+
+def test_safe_runner_still_checks_gpu_ids(toy_checkpoint, tmp_path):
+    from mmnc.engine import SafeRunner
+    marker = tmp_path / 'code_ran'
+    path = with_python_in_meta(toy_checkpoint, tmp_path / 'p.pth', marker,
+                               gpu_ids='range(0, 4)')
+    runner = SafeRunner.from_cfg(resume_cfg(tmp_path / 'safe', path))
+    with pytest.raises(RuntimeError, match='Number of GPUs'):
+        runner.load_or_resume()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('config, expected', [
+    ('gpu_ids = [0, 1]', [0, 1]), ('x = 1\ngpu_ids = (3, )', (3, )),
+    ('gpu_ids = range(2)', range(2)), ('gpu_ids = list(range(2))', None),
+    ('gpu_ids = __import__("os").getpid()', None), ('x = 1', None),
+    ('def (', None), ('[' * 200_000, None), (b'gpu_ids = [0]', None)])
+def test_literal_gpu_ids(config, expected):
+    from mmnc.engine import literal_gpu_ids
+    assert literal_gpu_ids(config) == expected
+
+
+def test_tools_train_resume_runs_no_python_from_meta(digits, tmp_path):
+    """tools/train.py --resume CKPT of a checkpoint with Python in its meta:
+    none of it runs, and the run resumes (epoch restored, one more
+    trained)."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    first = tmp_path / 'first'
+    run_tool('tools/train.py', DIGITS, '--work-dir', first, '--cfg-options',
+             *digits, 'train_cfg.max_epochs=1', 'train_cfg.val_interval=9',
+             env=env)
+    marker = tmp_path / 'code_ran'
+    path = with_python_in_meta(first / 'epoch_1.pth', tmp_path / 'p.pth',
+                               marker)
+    work = tmp_path / 'resumed'
+    run_tool('tools/train.py', DIGITS, '--resume', path, '--work-dir', work,
+             '--cfg-options', *digits, 'train_cfg.max_epochs=2',
+             'train_cfg.val_interval=9', env=env)
+    assert not marker.exists()
+    assert 'resumed epoch: 1, iter: ' in newest_log(work)
+    assert (work / 'epoch_2.pth').is_file()

@@ -15,7 +15,11 @@ would, in the same process):
 4. the insertion checks;
 5. the comparison (``tools/analysis/compare.py``: tables, CSV, chart, and
    95% intervals with verdicts from the ``per_image.npz`` each run's test
-   writes).
+   writes);
+6. the channel analysis (``tools/analysis/channel_analysis.py``: what the
+   trained NC / SE blocks do to channel redundancy, how much NC
+   communicates; on the first ``--channel-images`` (16) test images of each
+   run).
 
 Runs go two at a time, one thread each (``--jobs``, ``--threads``). The
 insertion checks (detection, segmentation): the +NC config on the first
@@ -60,7 +64,8 @@ QUICK = {
 }
 NO_VAL = {task: ['train_cfg.val_begin=1000000'] for task in TASKS}
 # seconds a run is expected to take, for the first ETA (then: measured)
-EXPECTED = {'pretrain': 170, 'cls': 30, 'det': 250, 'seg': 175, 'check': 15}
+EXPECTED = {'pretrain': 170, 'cls': 30, 'det': 250, 'seg': 175, 'check': 15,
+            'channels': 60}
 VARIANTS = {'': 'baseline', '-se': '+SE', '-nc': '+NC'}
 CONVS = {'-convs': '+Convs'}  # classification's +Convs control (not --quick)
 
@@ -126,7 +131,8 @@ class Demo:
                           seg=args.seeds_seg)
         self.todo = [('pretrain', 1)] + [
             (task, n * len(self.variants(task)))
-            for task, n in self.seeds.items()] + [('check', 2)]
+            for task, n in self.seeds.items()] + [('check', 2),
+                                                  ('channels', 1)]
         self.took: Dict[str, List[float]] = {}
         self.t0 = time.monotonic()
         self.env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep +
@@ -191,7 +197,7 @@ class Demo:
         key = key_of('mmnc/testing/tiny_data.py', 'tools/make_datasets.py')
         stamp = ROOT / 'data' / f'.made-by-{key}'
         if stamp.is_file():
-            self.say('1/5', f'datasets in data/ are up to date ({key})')
+            self.say('1/6', f'datasets in data/ are up to date ({key})')
             return
         t = time.monotonic()
         self.tool(self.out / 'make_datasets.log', 'tools/make_datasets.py',
@@ -200,7 +206,7 @@ class Demo:
             old.unlink()
         stamp.touch()
         took = clock(time.monotonic() - t)
-        self.say('1/5', f'datasets made in data/ ({took})')
+        self.say('1/6', f'datasets made in data/ ({took})')
 
     def pretrain(self) -> Path:
         """The pretrained backbone, made once per config, data and stack:
@@ -216,12 +222,12 @@ class Demo:
         if cache.is_file():
             shutil.copyfile(cache, ckpt)
             self.took['pretrain'] = [0.0]
-            self.say('2/5', f'pretraining: reusing {cache} (made by the same '
+            self.say('2/6', f'pretraining: reusing {cache} (made by the same '
                      f'config, data, stack and model code)')
             return ckpt
         work = self.out / 'pretrain'
         shutil.rmtree(work, ignore_errors=True)
-        self.say('2/5', f'pretraining the mini backbone on the shape crops '
+        self.say('2/6', f'pretraining the mini backbone on the shape crops '
                  f'({PRETRAIN})')
         shared = self.env  # it runs alone: every thread of the --jobs runs
         self.env = dict(shared, OMP_NUM_THREADS=os.environ.get(
@@ -235,7 +241,7 @@ class Demo:
         tmp = cache.with_suffix('.tmp')
         shutil.copyfile(ckpt, tmp)
         os.replace(tmp, cache)
-        self.say('2/5', f'pretrained: top-1 {top1:.2f} on the crops\' val '
+        self.say('2/6', f'pretrained: top-1 {top1:.2f} on the crops\' val '
                  f'split -> {ckpt} (kept in {cache})')
         return ckpt
 
@@ -292,13 +298,34 @@ class Demo:
     def compare(self) -> None:
         runs = [str(d) for task in TASKS
                 for d in sorted((self.out / task).glob('*/seed*'))]
-        self.say('5/5', 'comparison (tools/analysis/compare.py)')
+        self.say('5/6', 'comparison (tools/analysis/compare.py)')
         proc = subprocess.run(
             [sys.executable, 'tools/analysis/compare.py', *runs,
              '--out-dir', str(self.out / 'compare'), '--flops'],
             cwd=ROOT, env=dict(self.env, PYTHONWARNINGS='ignore'))
         if proc.returncode:
             sys.exit('[demo] FAILED: tools/analysis/compare.py')
+
+    def channels(self) -> None:
+        """tools/analysis/channel_analysis.py on every run (its table is
+        printed; CSVs and figures go to ``<out>/channels``), alone, on
+        every core."""
+        t = time.monotonic()
+        self.say('6/6', f'channel analysis (tools/analysis/'
+                 f'channel_analysis.py, {self.args.channel_images} test '
+                 f'images a run)')
+        proc = subprocess.run(
+            [sys.executable, 'tools/analysis/channel_analysis.py',
+             *[str(self.out / task) for task in TASKS],
+             '--out-dir', str(self.out / 'channels'),
+             '--max-images', str(self.args.channel_images)],
+            cwd=ROOT, env=dict(self.env, PYTHONWARNINGS='ignore',
+                               OMP_NUM_THREADS=os.environ.get(
+                                   'OMP_NUM_THREADS', str(
+                                       self.args.jobs * self.args.threads))))
+        self.took['channels'] = [time.monotonic() - t]
+        if proc.returncode:
+            sys.exit('[demo] FAILED: tools/analysis/channel_analysis.py')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -315,6 +342,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='without the +Convs control in classification '
                         '(the seed\'s Table 1 control: about 1 min here; '
                         'never in --quick)')
+    parser.add_argument('--channel-images', type=int, default=16,
+                        help='test images of each run in the channel '
+                        'analysis (default: %(default)s)')
     parser.add_argument('--prepare', action='store_true',
                         help='only make the datasets and the pretrained '
                         'backbone (cached), on every core')
@@ -335,13 +365,15 @@ def main(argv=None) -> None:
     pretrained = demo.pretrain()
     if demo.args.prepare:
         return
-    demo.runs('3/5', pretrained)
+    demo.runs('3/6', pretrained)
     for task in ('det', 'seg'):
-        demo.insertion('4/5', task, pretrained)
+        demo.insertion('4/6', task, pretrained)
     demo.compare()
+    demo.channels()
     print(f'[demo] done in {clock(time.monotonic() - demo.t0)}. Logs and '
           f'checkpoints: {demo.out}/{{cls,det,seg}}/*; tables and chart: '
-          f'{demo.out}/compare/', flush=True)
+          f'{demo.out}/compare/; channel analysis: {demo.out}/channels/',
+          flush=True)
 
 
 if __name__ == '__main__':

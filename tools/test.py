@@ -9,11 +9,10 @@ them (:mod:`mmnc.evaluation.per_image`; ``--no-per-image``: not), which
 import argparse
 
 from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
 from mmnc.utils import (
+    build_runner,
     destroy_cpu_distributed,
     enable_visualization,
     init_cpu_distributed,
@@ -64,8 +63,7 @@ def main() -> None:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
     cpu_dist = init_cpu_distributed(cfg)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     run_test(runner, cfg, args.out, not args.no_per_image)
     if cpu_dist:
         destroy_cpu_distributed()

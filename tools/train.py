@@ -11,11 +11,10 @@ import os.path as osp
 import shutil
 
 from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
 from mmnc.utils import (
+    build_runner,
     destroy_cpu_distributed,
     init_cpu_distributed,
     load_config,
@@ -83,8 +82,7 @@ def main() -> None:
     cpu_dist = init_cpu_distributed(cfg)
     fresh = not osp.isdir(cfg.work_dir)
     try:
-        runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-                  RUNNERS.build(cfg))
+        runner = build_runner(cfg)
     except Exception:  # e.g. a config error: leave no half-made work dir
         if fresh and int(os.environ.get('LOCAL_RANK', 0)) == 0:
             shutil.rmtree(cfg.work_dir, ignore_errors=True)

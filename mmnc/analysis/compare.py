@@ -55,8 +55,14 @@ def log_dirs(work_dir: Path) -> List[Path]:
 
 
 def expand(patterns: Sequence[str]) -> Tuple[List[Path], List[str]]:
-    """Work dirs from paths or globs (a folder of work dirs is opened), and
-    the patterns that matched nothing."""
+    """Work dirs from paths or globs, and the patterns that matched nothing.
+
+    A work dir (a folder with mmengine's ``<timestamp>`` runs, or a config
+    dump) is taken as it is; any other folder is searched recursively for
+    work dirs (``work_dirs/demo/det`` gives every ``<config>/seed*`` below
+    it). A folder with none below it is kept, so that :func:`read_run`
+    reports it.
+    """
     dirs, unmatched = [], []
     for pattern in patterns:
         found = [p for p in map(Path, sorted(glob.glob(pattern)))
@@ -64,9 +70,10 @@ def expand(patterns: Sequence[str]) -> Tuple[List[Path], List[str]]:
         if not found:
             unmatched.append(f'missing: {pattern} (no such work dir)')
         for d in found:
-            subs = [s for s in sorted(d.iterdir()) if log_dirs(s)]
             is_work_dir = log_dirs(d) or any(d.glob('*.py'))
-            dirs += [d] if is_work_dir or not subs else subs
+            subs = [] if is_work_dir else [
+                s for s in sorted(d.rglob('*')) if log_dirs(s)]
+            dirs += subs or [d]
     return list(dict.fromkeys(d.resolve() for d in dirs)), unmatched
 
 
@@ -108,7 +115,9 @@ def read_run(work_dir: Path) -> Run:
         elif any(lines.values()):
             problems.append('trained, but never tested or validated')
         elif not logs:
-            problems.append('no mmengine run in it')
+            problems.append('no mmengine run in it or below it (looked '
+                            'for <timestamp>/ folders, as tools/train.py and '
+                            'tools/test.py make)')
         if logs and not scalars[logs[0]].is_file():  # not a training run
             problems.append(f'run {logs[0].name} ended without metrics; '
                             'crashed? see its .log')

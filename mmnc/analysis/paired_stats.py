@@ -97,12 +97,18 @@ def coco_ap(a: Dict[str, np.ndarray], w: np.ndarray,
 
 def metric_fn(run: PerImage, key: str) -> Callable[[np.ndarray], np.ndarray]:
     """``f(W) -> [B]``: the metric ``key`` (in %) of ``run`` on each row of
-    image weights ``W`` [B, N] (ones: the whole test set).
+    image weights ``W`` [B, N] (ones: the whole test set); for a run of
+    task ``'per_image_mean'`` the weighted mean of its array ``key`` (one
+    value per image), as given.
 
     Raises:
         KeyError: The run's per-image results cannot give ``key``.
     """
     a = run.arrays
+    if run.task == 'per_image_mean' and key in a:  # one value per image
+        x = a[key].astype(float)  # (mmnc.analysis.channels); NaN: left out
+        seen, x0 = ~np.isnan(x), np.nan_to_num(x)
+        return lambda w: w @ x0 / (w @ seen)
     if run.task == 'cls' and key.startswith('accuracy/top') and \
             key[len('accuracy/top'):] in map(str, a['topk']):
         k = list(map(str, a['topk'])).index(key[len('accuracy/top'):])
