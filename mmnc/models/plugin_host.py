@@ -32,8 +32,12 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 
-from mmnc.layers import add_plugins, check_plugins, init_unreached
-from mmnc.layers import split_plugins
+from mmnc.layers import (
+    add_plugins,
+    check_plugins,
+    init_unreached,
+    split_plugins,
+)
 from mmnc.models.drop_in import DropIn, upstream_class
 
 StagePlugins = Dict[str, List[dict]]
@@ -76,11 +80,11 @@ class BlockPlugins:
     """The BN an mmdet/mmseg host zero-inits (:class:`ResNetPlugins`)."""
 
     def __init__(self, *args, plugins: List[dict] | None = None, **kwargs):
+        check_plugins(plugins, self.plugin_positions,
+                      host=type(self).__name__)
         if self.upstream_takes_plugins:
             kwargs['plugins'] = plugins
         super().__init__(*args, **kwargs)
-        check_plugins(plugins, self.plugin_positions,
-                      host=type(self).__name__)
         self.plugins = plugins
         self.with_plugins = bool(plugins)
         for position in self.plugin_positions:
@@ -105,6 +109,13 @@ class BlockPlugins:
             x = getattr(self, name)(x)
         return x
 
+
+
+class _PluginForward(BlockPlugins):
+    """The forward of a block whose upstream forward runs no plugins:
+    ``_inner_forward`` (with ``with_cp``, recomputed in backward), the
+    residual addition, the last ReLU."""
+
     def _add_identity(self, out: torch.Tensor,
                       x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -119,7 +130,7 @@ class BlockPlugins:
         return self.relu(out)
 
 
-class BasicBlockPlugins(BlockPlugins):
+class BasicBlockPlugins(_PluginForward):
     """Plugins after conv1-bn1-relu and after bn2 (before the residual
     addition, the SE-Net placement); upstream's BasicBlocks take none."""
 
@@ -133,7 +144,7 @@ class BasicBlockPlugins(BlockPlugins):
         return self._add_identity(out, x)
 
 
-class BottleneckPlugins(BlockPlugins):
+class BottleneckPlugins(_PluginForward):
     """Plugins after conv1-bn1-relu, conv2-bn2-relu and bn3 (before the
     residual addition), for Bottlenecks whose upstream forward runs none
     (mmpretrain's)."""
@@ -241,10 +252,10 @@ class MobileNetV2Plugins(PluginBackbone):
     def after_build(self, named: dict) -> None:
         for i, cfgs in enumerate(self._stage_plugins):
             stage = getattr(self, f'layer{i + 1}')
+            channels = self.block_channels(stage[-1])  # before adding any
             for block in stage:
                 self.add_after_linear(block, cfgs['after_linear'])
-            add_plugins(stage, self.block_channels(stage[-1]),
-                        cfgs['after_stage'])
+            add_plugins(stage, channels, cfgs['after_stage'])
 
     @staticmethod
     def block_channels(block: nn.Module) -> int:
