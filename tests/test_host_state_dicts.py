@@ -31,6 +31,8 @@ import pytest
 import torch
 from mmengine.registry import MODELS, DefaultScope
 
+import mmnc  # noqa: F401  (CifarResNet, PluginResLayer: root registry)
+
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
@@ -219,5 +221,4 @@ def test_keys_shapes_and_a_checkpoint_of_the_previous_main(case, recorded):
 
 
 if __name__ == '__main__' and sys.argv[1:] == ['--write']:
-    import mmnc  # noqa: F401
     write()

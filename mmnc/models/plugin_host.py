@@ -1,29 +1,14 @@
 """The plugin-host library: what makes a toolbox's network take plugins.
 
-Each ``mmnc.<Host>`` of mmdet, mmseg and mmpretrain is a ``class`` statement
-in ``mmnc/models/<det|seg|cls>/``: one of the mixins below put before the
-toolbox's class. The mixins hold everything the hosts share:
-
-- :class:`BlockPlugins` (a residual block): plugins at 'after_conv1',
-  'after_conv2', 'after_conv3', built once the block is complete, for the
-  channels of the conv before them (a ResNeXt's grouped width, where mmseg
-  builds them for ``planes``), chained in the order of the list (mmseg's
-  ``forward_plugin`` gives each the block's input and keeps the last
-  output); :class:`BasicBlockPlugins` and :class:`BottleneckPlugins` add the
-  forwards for blocks whose upstream forward runs no plugins;
-- :class:`PluginBackbone` (a backbone): upstream's arguments (a drop-in,
-  :mod:`.drop_in`) plus ``plugins`` in mmdet's convention, checked and split
-  by stage (:func:`mmnc.layers.split_plugins`) before upstream builds, and
-  the plugins' own init where mmengine's does not reach them;
-  :class:`ResNetPlugins` hands each stage's plugins to its blocks, whose
-  classes :func:`with_blocks` puts in ``arch_settings``;
-  :class:`MobileNetV2Plugins` adds them to inverted residuals and stages.
-
-Module and parameter names stay upstream's, so upstream checkpoints load
-(missing keys: the plugins') and, with no plugins, a seeded build gives
-upstream's weights exactly. Bad arguments upstream would ``assert`` on raise
-:class:`mmnc.errors.ArgumentError` (a ``ValueError`` and an
-``AssertionError``).
+Each ``mmnc.<Host>`` is a ``class`` statement in ``mmnc/models/<det|seg|cls>/``
+that puts one mixin below before the toolbox's class. :class:`BlockPlugins`:
+a block's plugins at 'after_conv1/2/3', built for the conv before them once
+the block is complete, chained in order (the one ``forward_plugin``).
+:class:`PluginBackbone`: upstream's arguments (:mod:`.drop_in`) plus
+``plugins``, split by stage before upstream builds; :class:`ResNetPlugins`
+and :class:`MobileNetV2Plugins` hand them to blocks and stages. Module and
+parameter names stay upstream's, so checkpoints load; what upstream asserts
+raises :class:`mmnc.errors.ArgumentError`.
 """
 import copy
 from typing import Dict, List, Sequence
@@ -184,7 +169,7 @@ class PluginBackbone(DropIn):
 
     def split_plugins(self, plugins: Sequence[dict] | None,
                       named: dict) -> List[StagePlugins] | None:
-        raise NotImplementedError
+        """Per stage, the plugin cfgs by position."""
 
     def after_build(self, named: dict) -> None:
         """What the host does once upstream has built it."""
