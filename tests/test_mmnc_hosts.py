@@ -242,6 +242,34 @@ def test_mmseg_upstream_bugs_are_refused_with_the_fix(cfg, match):
     build('mmseg', dict(cfg, type=f'mmnc.{cfg["type"]}'))
 
 
+@pytest.mark.parametrize('cfg, match', [
+    (MMSEG_UNCHAINED, r"2 plugins at 'after_conv3' of mmseg's ResNetV1c "
+     r"\(ContextBlock, NCBlock\) would not chain.*type='mmnc.ResNetV1c'"),
+    (MMSEG_NARROW, r"SEBlock at 'after_conv2' of mmseg's grouped ResNeXt "
+     r"would be built for 512 channels where the block has 1024.*"
+     r"type='mmnc.ResNeXt'"),
+])
+def test_a_built_model_is_checked_by_walking_its_modules(cfg, match):
+    """Block classes given as classes skip the registry (and its entry in
+    mmseg's scope): the walk over the built model still finds them."""
+    from mmnc.layers import NCBlock, SEBlock
+    from mmnc.models.seg import check_mmseg_model
+    classes = dict(NCBlock=NCBlock, SEBlock=SEBlock)
+    plugins = [dict(p, cfg=dict(p['cfg'], type=classes.get(
+        p['cfg']['type'], p['cfg']['type']))) for p in cfg['plugins']]
+    model = build('mmseg', dict(cfg, plugins=plugins))
+    with pytest.raises(ValueError, match=match):
+        check_mmseg_model(model)
+    check_mmseg_model(build('mmseg', dict(cfg, type=f'mmnc.{cfg["type"]}')))
+
+
+def test_mmseg_scope_entry_builds_the_block_itself():
+    """The guard's entry in mmseg's scope returns mmnc's own block class."""
+    from mmnc.layers import NCBlock
+    block = build('mmseg', dict(type='NCBlock', in_channels=8))
+    assert type(block) is NCBlock
+
+
 @pytest.mark.parametrize('cfg', [
     # one plugin per position, the grouped width's own position, or no
     # mmnc block involved: mmseg's behaviour, not mmnc's business

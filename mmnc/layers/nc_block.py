@@ -18,7 +18,6 @@ from mmengine.registry import MODELS
 
 from .debug import DEBUG, check_finite, note_path
 from .gauss_transform import TOLERANCE, GaussMessage, plan
-from .plugins import run_build_checks
 
 _RESIZE_MODES = ('nearest', 'bilinear', 'area')
 
@@ -391,7 +390,6 @@ class NCBlock(BaseModule):
                  zero_init: bool = True,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        run_build_checks('NCBlock')
         grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
         if (len(grid) != 2 or not all(isinstance(g, int) for g in grid)
                 or min(grid) < 1):

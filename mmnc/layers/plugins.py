@@ -8,12 +8,14 @@ the layers with errors that name the problem and the fix. Upstream hosts
 """
 import difflib
 import inspect
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_plugin_layer as _mmcv_build_plugin_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
+
+from mmnc.errors import ArgumentError
 
 PLUGIN_BLOCKS = ('NCBlock', 'SEBlock', 'ContextBlock', 'GeneralizedAttention',
                  'NonLocal2d', 'ConvsBlock')
@@ -59,6 +61,10 @@ def check_plugins(plugins: Sequence[dict] | None,
                   host: str = 'ResNet') -> None:
     """Raise a clear error for a plugin list the host cannot take.
 
+    Raises:
+        ArgumentError: A malformed entry, a position the host lacks, a
+            ``stages`` tuple of the wrong length (upstream asserts).
+
     Args:
         plugins (Sequence[dict], optional): ``dict(cfg=..., position=...,
             stages=...)`` entries.
@@ -69,18 +75,18 @@ def check_plugins(plugins: Sequence[dict] | None,
     """
     for p in plugins or ():
         if not isinstance(p, dict) or 'cfg' not in p or 'position' not in p:
-            raise ValueError(
+            raise ArgumentError(
                 f'{host}: each plugin must be dict(cfg=dict(type=...), '
                 f'position=..., stages=...), got {p!r}')
         if p['position'] not in positions:
-            raise ValueError(
+            raise ArgumentError(
                 f'{host}: plugin {p["cfg"].get("type")!r} is at position '
                 f'{p["position"]!r}, which this host does not have; use one '
                 f'of {tuple(positions)}')
         stages = p.get('stages')
         if (stages is not None and num_stages is not None
                 and len(stages) != num_stages):
-            raise ValueError(
+            raise ArgumentError(
                 f'{host}: plugin {p["cfg"].get("type")!r} has stages={stages}'
                 f' but the host has {num_stages} stages; give one flag each')
 
@@ -123,8 +129,8 @@ def add_plugins(module: nn.Module, in_channels: int,
         cfg = dict(cfg)
         name, layer = build_plugin_layer(
             cfg, postfix=cfg.pop('postfix', ''), in_channels=in_channels)
-        if hasattr(module, name):
-            raise ValueError(
+        if hasattr(module, name):  # upstream asserts
+            raise ArgumentError(
                 f'Two plugins named {name!r} in one place of '
                 f'{type(module).__name__}: give them distinct "postfix" keys '
                 f'in their cfgs')
@@ -148,15 +154,3 @@ def init_unreached(module: nn.Module) -> None:
         if (getattr(m, '_mmnc_plugin', False) and isinstance(m, BaseModule)
                 and not m.is_init):
             m.init_weights()
-
-
-BUILD_CHECKS: List[Callable[[str], None]] = []
-"""Checks every mmnc block runs when it is constructed, with its class name:
-host-specific pieces append theirs (``mmnc.models.seg`` refuses mmseg's own
-ResNets where they would silently compute something else)."""
-
-
-def run_build_checks(block: str) -> None:
-    """Run :data:`BUILD_CHECKS` for ``block`` (they raise to refuse)."""
-    for check in BUILD_CHECKS:
-        check(block)

@@ -11,7 +11,6 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from .debug import DEBUG, check_finite
-from .plugins import run_build_checks
 
 
 @MODELS.register_module()
@@ -44,7 +43,6 @@ class SEBlock(BaseModule):
                  gate_cfg: dict = dict(type='Sigmoid'),
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        run_build_checks('SEBlock')
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'SEBlock: in_channels must be a positive int, '
                              f'got {in_channels!r}')

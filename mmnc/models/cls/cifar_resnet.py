@@ -13,6 +13,7 @@ from mmpretrain.models.backbones.resnet import ResLayer
 from mmpretrain.models.backbones.resnet_cifar import ResNet_CIFAR
 
 from mmnc.layers import add_plugins, init_unreached, split_plugins
+from mmnc.models.plugin_host import block_plugins
 
 from .resnet import BasicBlock
 
@@ -91,10 +92,10 @@ class CifarResNet(ResNet_CIFAR):
         self.widen_factor = widen_factor
 
     def make_res_layer(self, **kwargs) -> nn.Sequential:
-        plugins = self._stage_plugins[len(self.res_layers)]
+        plugins = dict(self._stage_plugins[len(self.res_layers)])
         stage = nn.Sequential()
-        add_plugins(stage, kwargs['in_channels'], plugins['before_stage'])
-        blocks = ResLayer(plugins=plugins, **kwargs)
+        add_plugins(stage, kwargs['in_channels'], plugins.pop('before_stage'))
+        blocks = ResLayer(plugins=block_plugins(plugins), **kwargs)
         for name, block in blocks.named_children():
             stage.add_module(name, block)
         return stage

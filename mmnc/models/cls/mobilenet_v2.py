@@ -2,7 +2,7 @@
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones import mobilenet_v2 as _mobilenet_v2
 
-from mmnc.models.plugin_mobilenet_v2 import MobileNetV2Plugins
+from mmnc.models.plugin_host import MobileNetV2Plugins
 from mmnc.registry import register_host
 
 

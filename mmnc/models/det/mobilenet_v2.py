@@ -8,7 +8,7 @@ from mmdet.models.backbones import mobilenet_v2 as _mobilenet_v2
 from mmdet.models.layers import InvertedResidual as _InvertedResidual
 
 from mmnc.layers import add_plugins
-from mmnc.models.plugin_mobilenet_v2 import MobileNetV2Plugins
+from mmnc.models.plugin_host import BlockPlugins, MobileNetV2Plugins
 from mmnc.registry import register_host
 
 
@@ -34,8 +34,8 @@ class InvertedResidual(_InvertedResidual):
             if self.with_se:
                 out = self.se(out)
             out = self.linear_conv(out)
-            for name in self.after_linear_plugin_names:
-                out = getattr(self, name)(out)
+            out = BlockPlugins.forward_plugin(
+                self, out, self.after_linear_plugin_names)
             if self.with_res_shortcut:
                 return x + self.drop_path(out)
             return out

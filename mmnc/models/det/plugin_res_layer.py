@@ -1,13 +1,15 @@
 """A C4 RoI shared head (ResNet stage 4) that takes backbone-style plugins."""
 from typing import List
 
-from mmdet.models.backbones import ResNet
 from mmdet.models.layers import ResLayer as _ResLayer
 from mmdet.models.roi_heads.shared_heads import ResLayer
 from mmengine.registry import MODELS
 
-from mmnc.layers import check_plugin_type, split_plugins
+from mmnc.layers import split_plugins
 from mmnc.models.drop_in import DropIn
+from mmnc.models.plugin_host import BlockPlugins, block_plugins
+
+from .resnet import ResNet
 
 
 @MODELS.register_module()
@@ -18,9 +20,10 @@ class PluginResLayer(DropIn, ResLayer):
     one takes the backbone's plugin list unchanged: an entry applies if its
     ``stages`` flag for this head's ``stage`` is set (or it has no
     ``stages``), at ``position`` 'after_conv1', 'after_conv2' or
-    'after_conv3' of every Bottleneck. Parameter names equal mmdet's, so the
-    same pretrained checkpoints load. A drop-in (:mod:`mmnc.models.drop_in`):
-    mmdet's arguments, positional too, plus ``plugins`` and ``base_channels``.
+    'after_conv3' of every Bottleneck (:class:`mmnc.models.det.resnet.
+    Bottleneck`). Parameter names equal mmdet's, so the same pretrained
+    checkpoints load. A drop-in (:mod:`mmnc.models.drop_in`): mmdet's
+    arguments, positional too, plus ``plugins`` and ``base_channels``.
 
     Args:
         plugins (list[dict], optional): As in
@@ -32,6 +35,9 @@ class PluginResLayer(DropIn, ResLayer):
             planes). Default: 64.
         **kwargs: The arguments of
             :class:`mmdet.models.roi_heads.shared_heads.ResLayer`.
+
+    Raises:
+        ArgumentError: ``plugins`` as :class:`mmnc.models.det.ResNet`.
     """
 
     drop_in_extras = dict(plugins=None, base_channels=64)
@@ -40,7 +46,9 @@ class PluginResLayer(DropIn, ResLayer):
                  base_channels: int = 64, **kwargs):
         depth = self.upstream_arguments(args, kwargs)['depth']
         super().__init__(*args, **kwargs)
-        self.plugins = self._stage_plugins(plugins or [])
+        stages = split_plugins(plugins, 4, BlockPlugins.plugin_positions,
+                               type(self).__name__)
+        self.plugins = block_plugins(stages[self.stage]) or []
         if not self.plugins and base_channels == 64:
             return
         # Rebuild the stage, mirroring ResLayer.__init__.
@@ -61,16 +69,3 @@ class PluginResLayer(DropIn, ResLayer):
                 norm_cfg=self.norm_cfg,
                 dcn=first.dcn,
                 plugins=self.plugins))
-
-    def _stage_plugins(self, plugins: List[dict]) -> List[dict]:
-        """The entries of a backbone-style list that apply to this stage,
-        as mmdet's ``ResLayer`` takes them (``cfg`` and ``position``)."""
-        cfgs = split_plugins(plugins, 4,
-                             ('after_conv1', 'after_conv2', 'after_conv3'),
-                             type(self).__name__)[self.stage]
-        for stage_cfgs in cfgs.values():
-            for cfg in stage_cfgs:
-                check_plugin_type(cfg.get('type'))
-        return [dict(cfg=cfg, position=position)
-                for position, stage_cfgs in cfgs.items()
-                for cfg in stage_cfgs]

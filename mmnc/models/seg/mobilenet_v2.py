@@ -1,7 +1,7 @@
 """mmseg's MobileNet-v2 with plugins: ``type='mmnc.MobileNetV2'``."""
 from mmseg.models.backbones import mobilenet_v2 as _mobilenet_v2
 
-from mmnc.models.plugin_mobilenet_v2 import MobileNetV2Plugins
+from mmnc.models.plugin_host import MobileNetV2Plugins
 from mmnc.registry import register_host
 
 

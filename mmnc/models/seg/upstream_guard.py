@@ -1,16 +1,29 @@
 """A guard for mmseg's own ResNets, which mmnc does not change.
 
 They compute something else than asked in two cases (mmnc's mmseg hosts do
-not); an mmnc block built there refuses, naming the fix. Registered as one
-of the blocks' build checks (:data:`mmnc.layers.plugins.BUILD_CHECKS`) when
-``mmnc.models.seg`` is imported; ``tools/train.py`` checks configs before
-building (:func:`mmnc.utils.check_plugin_config`) with the same messages.
+not): several plugins at one position (mmseg's ``forward_plugin`` gives each
+the block's input and keeps the last output), and plugins after conv1/conv2
+of a grouped ResNeXt (built for ``planes``, not the grouped width). A config
+or model that puts mmnc's blocks there is refused, naming the fix, by:
+
+- :func:`mmnc.utils.check_plugin_config`, on the config, before building
+  (mmnc's tools run it);
+- :func:`check_mmseg_model`, on a built model (a walk over its modules);
+- the blocks' entries in mmseg's scope (:class:`NCBlockForMMSeg`,
+  :class:`SEBlockForMMSeg`), for mmseg's own ``tools/train.py``, which runs
+  neither: the one route that has to look at its caller.
 """
-import inspect
 import math
 import sys
 import warnings
 from typing import Sequence
+
+import torch.nn as nn
+from mmseg.models.backbones import resnet as _resnet
+from mmseg.models.backbones import resnext as _resnext
+from mmseg.registry import MODELS as MMSEG_MODELS
+
+from mmnc.layers import NCBlock, SEBlock
 
 MMSEG_HOSTS = ('ResNet', 'ResNetV1c', 'ResNetV1d', 'ResNeXt')
 """mmseg's ResNets that mmnc extends (``type='mmnc.ResNetV1c'``, ...)."""
@@ -48,36 +61,86 @@ def mmseg_resnext_width(planes: int, groups: int, base_width: int,
     return math.floor(planes * (base_width / base_channels)) * groups
 
 
-_FRAMES = 16  # NCBlock.__init__ is ~6 frames below make_block_plugins
+def _is_mmnc(module: nn.Module) -> bool:
+    return type(module).__module__.startswith('mmnc.')
+
+
+def check_mmseg_model(model: nn.Module) -> None:
+    """Raise a ValueError naming the fix if ``model`` holds one of mmseg's
+    own ResNets with mmnc blocks where it computes something else.
+
+    Needs only the built modules: an mmseg Bottleneck whose
+    ``forward_plugin`` is mmseg's with several plugins at one position, one
+    of them mmnc's; an mmnc block whose ``in_channels`` differ from the
+    conv before it. mmnc's hosts (``mmnc.ResNet``, ...) always pass.
+    """
+    for host in model.modules():
+        if not isinstance(host, _resnet.ResNet) or _is_mmnc(host):
+            continue
+        for block in host.modules():
+            if (not isinstance(block, _resnet.Bottleneck)
+                    or not block.with_plugins):
+                continue
+            for i, position in enumerate(('after_conv1', 'after_conv2',
+                                          'after_conv3'), 1):
+                plugins = [getattr(block, n) for n in
+                           getattr(block, f'{position}_plugin_names')]
+                if not any(map(_is_mmnc, plugins)):
+                    continue
+                if (len(plugins) > 1 and type(block).forward_plugin
+                        is _resnet.Bottleneck.forward_plugin):
+                    raise ValueError(mmseg_unchained_message(
+                        type(host).__name__, position,
+                        [type(p).__name__ for p in plugins]))
+                width = getattr(block, f'conv{i}').out_channels
+                for p in plugins:
+                    if _is_mmnc(p) and p.in_channels != width:
+                        raise ValueError(mmseg_width_message(
+                            position, type(p).__name__, p.in_channels,
+                            width))
+
+
+_FRAMES = 16  # build_plugin_layer is 1-2 frames below make_block_plugins
+
+
+def _find_frame(frame, function):
+    """The nearest calling frame that runs ``function``, or None."""
+    code = getattr(function, '__code__', None)
+    for _ in range(_FRAMES):
+        frame = frame.f_back if frame is not None else None
+        if frame is None or frame.f_code is code:
+            return frame
+    return None
+
+
+def _cannot_inspect(block: str, what: str) -> None:
+    version = getattr(sys.modules.get('mmseg'), '__version__', '?')
+    warnings.warn(
+        f"{block} is built by mmseg's own ResNet, but mmnc cannot read "
+        f"{what} in mmseg {version}: it cannot check for mmseg's unchained "
+        f"plugins or its grouped-width bug. Use type='mmnc.<ResNet class>' "
+        f'(mmseg\'s ResNets with plugins that chain, same checkpoints).',
+        stacklevel=4)
 
 
 def refuse_broken_mmseg_host(block: str) -> None:
     """Raise a ValueError if mmseg's own ResNet is building ``block`` where
-    it would silently compute something else.
+    it would silently compute something else (see the module docstring).
 
-    Called by mmnc's blocks from their constructors, for users of mmseg's
-    own tools (``tools/train.py`` of mmnc checks configs before building:
-    :func:`mmnc.utils.check_plugin_config`). It looks up the calling frames
-    for mmseg's ``Bottleneck.make_block_plugins`` (matched by code object,
-    so mmnc's subclasses and any other override do not match), and refuses:
-
-    - several plugins at one position, when the block's ``forward_plugin``
-      is mmseg's (which does not chain them);
-    - a plugin after conv1 or conv2 of mmseg's own grouped ResNeXt block,
-      built for ``planes`` channels where the block has the grouped width.
-
-    It reads mmseg 1.x's local names (``self``, ``plugins``, ``planes``,
-    ``groups``, ``base_width``, ``base_channels``); if it finds mmseg's frame
-    but cannot read them (another mmseg), it warns that the two cases are not
-    checked and lets the build go on (``tests/test_mmnc_hosts.py`` pins what
-    it catches). Without mmseg's ResNet imported it does nothing.
+    Why it looks at its caller: mmseg's ``tools/train.py`` builds the whole
+    model in one call and trains it; between the config and the first step
+    no mmnc code runs except the plugin's own construction, which mmseg's
+    ``Bottleneck.make_block_plugins`` asks for with nothing but
+    ``in_channels``. So this finds that frame (matched by code object, so
+    mmnc's hosts, which override it, never match) and reads upstream's
+    arguments there: ``self`` and ``plugins`` of ``make_block_plugins``;
+    ``planes``, ``groups``, ``base_width``, ``base_channels`` of the ResNeXt
+    ``Bottleneck.__init__``. If another mmseg names them otherwise, it warns
+    that it cannot check and lets the build go on.
     """
-    resnet = sys.modules.get('mmseg.models.backbones.resnet')
-    if resnet is None:
-        return
-    frame = inspect.currentframe()
+    frame = sys._getframe(1)
     try:
-        found = _find_frame(frame, resnet.Bottleneck.make_block_plugins)
+        found = _find_frame(frame, _resnet.Bottleneck.make_block_plugins)
         if found is None:
             return
         bottleneck = found.f_locals.get('self')
@@ -88,14 +151,12 @@ def refuse_broken_mmseg_host(block: str) -> None:
                          is plugins), None)
         if position is None:
             return _cannot_inspect(block, 'the plugins being built')
-        host = _mmseg_host_name(found, resnet.ResNet)
         if (len(plugins) > 1 and type(bottleneck).forward_plugin
-                is resnet.Bottleneck.forward_plugin):
+                is _resnet.Bottleneck.forward_plugin):
+            host = _find_host(found)
             raise ValueError(mmseg_unchained_message(
                 host, position, [p.get('type') for p in plugins]))
-        resnext = sys.modules.get('mmseg.models.backbones.resnext')
-        init = None if resnext is None else _find_frame(
-            found, resnext.Bottleneck.__init__)
+        init = _find_frame(found, _resnext.Bottleneck.__init__)
         if init is None or position == 'after_conv3':
             return
         args = init.f_locals
@@ -113,33 +174,44 @@ def refuse_broken_mmseg_host(block: str) -> None:
         del frame
 
 
-def _cannot_inspect(block: str, what: str) -> None:
-    version = getattr(sys.modules.get('mmseg'), '__version__', '?')
-    warnings.warn(
-        f"{block} is built by mmseg's own ResNet, but mmnc cannot read "
-        f"{what} in mmseg {version}: it cannot check for mmseg's unchained "
-        f"plugins or its grouped-width bug. Use type='mmnc.<ResNet class>' "
-        f'(mmseg\'s ResNets with plugins that chain, same checkpoints).',
-        stacklevel=4)
-
-
-def _find_frame(frame, function):
-    """The nearest calling frame that runs ``function``, or None."""
-    code = getattr(function, '__code__', None)
-    for _ in range(_FRAMES):
-        frame = frame.f_back if frame is not None else None
-        if frame is None or frame.f_code is code:
-            return frame
-    return None
-
-
-def _mmseg_host_name(frame, resnet_cls: type) -> str:
+def _find_host(frame) -> str:
     """The class name of the mmseg ResNet being built above ``frame``."""
     for _ in range(_FRAMES):
         frame = frame.f_back
         if frame is None:
             break
         obj = frame.f_locals.get('self')
-        if isinstance(obj, resnet_cls):
+        if isinstance(obj, _resnet.ResNet):
             return type(obj).__name__
     return 'ResNet'
+
+
+class _GuardedBlock:
+    """The entry of an mmnc block in mmseg's scope, where mmcv's
+    ``build_plugin_layer`` finds it before the root registry's: it runs
+    :func:`refuse_broken_mmseg_host`, then returns the block itself (an
+    instance of the root registry's class, not of this one)."""
+
+    block: type
+
+    def __new__(cls, *args, **kwargs) -> nn.Module:
+        refuse_broken_mmseg_host(cls.block.__name__)
+        return cls.block(*args, **kwargs)
+
+
+@MMSEG_MODELS.register_module(name='NCBlock')
+class NCBlockForMMSeg(_GuardedBlock):
+    """``type='NCBlock'`` in mmseg's scope: an :class:`mmnc.layers.NCBlock`,
+    refused where mmseg's own ResNet would mis-build it."""
+
+    block = NCBlock
+    _abbr_ = NCBlock._abbr_
+
+
+@MMSEG_MODELS.register_module(name='SEBlock')
+class SEBlockForMMSeg(_GuardedBlock):
+    """``type='SEBlock'`` in mmseg's scope: an :class:`mmnc.layers.SEBlock`,
+    refused where mmseg's own ResNet would mis-build it."""
+
+    block = SEBlock
+    _abbr_ = SEBlock._abbr_
