@@ -1,7 +1,6 @@
 """The tiny datasets are deterministic and load with the real loaders."""
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -415,13 +414,3 @@ def test_made_splits_are_disjoint(tmp_path):
             for b in names[i + 1:]:
                 assert not splits[a] & splits[b], (name, a, b)
 
-
-@pytest.mark.classic
-def test_old_path_warns_and_still_works(monkeypatch):
-    """``mmnc.testing.tiny_data`` (the path of 0.4 and before) warns on
-    import and gives the same functions as :mod:`mmnc.datasets.synthetic`."""
-    monkeypatch.delitem(sys.modules, 'mmnc.testing.tiny_data', raising=False)
-    with pytest.warns(DeprecationWarning, match='mmnc.datasets.synthetic'):
-        old = importlib.import_module('mmnc.testing.tiny_data')
-    assert old.make_coco_det is td.make_coco_det
-    assert old.SPLIT_KEYS is td.SPLIT_KEYS
