@@ -27,7 +27,7 @@ from toolrun import (
 
 from mmnc.analysis import compare as lib
 from mmnc.analysis import paired_stats
-from mmnc.testing.tiny_data import make_digits
+from mmnc.datasets.synthetic import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20{}_1xb32-5e_digits.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

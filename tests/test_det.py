@@ -14,8 +14,8 @@ from toolrun import (
 )
 
 import mmnc  # noqa: F401
+from mmnc.datasets.synthetic import make_coco_det, make_voc_det
 from mmnc.layers import NCBlock, SEBlock
-from mmnc.testing.tiny_data import make_coco_det, make_voc_det
 
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs/faster_rcnn/*.py')))
 DET = 'configs/faster_rcnn/'

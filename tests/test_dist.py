@@ -28,7 +28,7 @@ from toolrun import (
     train_scalars,
 )
 
-from mmnc.testing.tiny_data import make_coco_det, make_digits
+from mmnc.datasets.synthetic import make_coco_det, make_digits
 
 CLS = 'configs/resnet_cifar/resnet20_1xb32-5e_digits.py'
 DET = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4-nc_1xb2-2e_coco-tiny.py'

@@ -20,7 +20,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-from mmnc.configs import config_dir
+from mmnc.config import config_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'docs'))

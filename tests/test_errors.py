@@ -15,9 +15,9 @@ from mmengine.registry import MODELS, DefaultScope
 from toolrun import ROOT, coco_options, data_root_options, run_tool
 
 import mmnc  # noqa: F401
+from mmnc.config import check_datasets
+from mmnc.datasets.synthetic import make_coco_det, make_digits
 from mmnc.layers import se_block
-from mmnc.testing.tiny_data import make_coco_det, make_digits
-from mmnc.utils import check_datasets
 
 CLS_NC = 'configs/resnet_cifar/resnet20-nc_1xb32-5e_digits.py'
 DET = 'configs/faster_rcnn/faster-rcnn_r101-caffe-c4_1xb2-2e_coco-tiny.py'

@@ -65,7 +65,7 @@ def installed(tmp_path_factory) -> dict:
     run(python, '-m', 'pip', 'install', '--no-deps', '--no-index', '-q',
         wheel, cwd=tmp)
     env = dict(os.environ, PYTHONPATH='', OMP_NUM_THREADS='1')
-    env['MMNC_CONFIGS'] = run(python, '-m', 'mmnc.configs', cwd=tmp,
+    env['MMNC_CONFIGS'] = run(python, '-m', 'mmnc.config', cwd=tmp,
                               env=env).strip().splitlines()[-1]
     user = tmp / 'user'
     user.mkdir()
@@ -81,7 +81,7 @@ def test_the_wheel_carries_configs_tools_and_the_model_index(installed):
                  f'mmnc/.mim/configs/resnet_cifar/{DIGITS}.py'):
         assert name in names
     assert not [n for n in names if '__pycache__' in n]
-    # python -m mmnc.configs ran the installed mmnc, not this environment's
+    # python -m mmnc.config ran the installed mmnc, not this environment's
     assert installed['env']['MMNC_CONFIGS'] == \
         str(installed['site'] / 'mmnc' / '.mim' / 'configs')
 
@@ -109,7 +109,7 @@ def test_a_users_config_inherits_the_installed_configs(installed):
     script = (
         'import sys\n'
         'from mmengine.config import Config\n'
-        'from mmnc.configs import config_path\n'
+        'from mmnc.config import config_path\n'
         'for i, name in enumerate(sys.argv[1:]):\n'
         "    mine = Config.fromfile(f'mine{i}.py')\n"
         '    theirs = Config.fromfile(config_path(name))\n'

@@ -13,9 +13,9 @@ from mmengine.registry import MODELS, DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import mmnc.registry
+from mmnc.config import check_plugin_config
 from mmnc.layers import NCBlock, SEBlock
 from mmnc.registry import get_host
-from mmnc.utils import check_plugin_config
 
 pytestmark = [pytest.mark.classic, pytest.mark.usefixtures('one_thread')]
 

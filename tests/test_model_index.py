@@ -1,10 +1,10 @@
-"""The model index (what ``mim search mmnc`` lists) and ``mmnc.configs``."""
+"""The model index (what ``mim search mmnc`` lists) and ``mmnc.config``."""
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mmnc.configs import config_dir, config_names, config_path
+from mmnc.config import config_dir, config_names, config_path
 
 pytestmark = pytest.mark.classic
 

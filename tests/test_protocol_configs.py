@@ -23,8 +23,8 @@ from mmengine.registry import MODELS, DefaultScope
 from toolrun import ROOT, run_tool
 
 import mmnc  # noqa: F401
-from mmnc.utils import check_datasets
-from mmnc.utils import config as config_checks
+from mmnc.config import check_datasets
+from mmnc.config import checks as config_checks
 
 CONFIGS = ROOT / 'configs'
 DET = sorted(p for p in (CONFIGS / 'faster_rcnn').glob('*.py')

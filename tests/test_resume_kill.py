@@ -17,7 +17,7 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint, find_latest_checkpoint
 from toolrun import ROOT, data_root_options, run_tool, train_scalars
 
-from mmnc.testing.tiny_data import make_digits
+from mmnc.datasets.synthetic import make_digits
 
 CONFIG = 'configs/resnet_cifar/resnet20-nc_1xb32-5e_digits.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

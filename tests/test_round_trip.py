@@ -20,7 +20,7 @@ from toolrun import (
     run_tool,
 )
 
-from mmnc.testing.tiny_data import make_coco_det, make_digits, make_voc_seg
+from mmnc.datasets.synthetic import make_coco_det, make_digits, make_voc_seg
 
 pytestmark = pytest.mark.classic
 ENV = dict(os.environ, OMP_NUM_THREADS='1')

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from mmnc.testing import tiny_data as td
+from mmnc.datasets import synthetic as td
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(num_train=3, num_val=2, size=96)
@@ -413,3 +413,4 @@ def test_made_splits_are_disjoint(tmp_path):
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 assert not splits[a] & splits[b], (name, a, b)
+

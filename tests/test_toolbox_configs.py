@@ -18,8 +18,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 import mmnc  # noqa: F401
+from mmnc.config import check_plugin_config
 from mmnc.layers import NCBlock, SEBlock
-from mmnc.utils import check_plugin_config
 
 pytestmark = pytest.mark.classic
 

@@ -34,7 +34,7 @@ from toolrun import ROOT, data_root_options, run_tool
 
 import mmnc  # noqa: F401  (the fix is what is tested)
 from mmnc.compat import CheckpointRefused, checkpoint_fix_needed
-from mmnc.testing.tiny_data import make_digits
+from mmnc.datasets.synthetic import make_digits
 
 pytestmark = [
     pytest.mark.classic,

@@ -194,7 +194,7 @@ class Demo:
         return json.loads((logs[-1] / f'{logs[-1].name}.json').read_text())
 
     def data(self) -> None:
-        key = key_of('mmnc/testing/tiny_data.py', 'tools/make_datasets.py')
+        key = key_of('mmnc/datasets/synthetic.py', 'tools/make_datasets.py')
         stamp = ROOT / 'data' / f'.made-by-{key}'
         if stamp.is_file():
             self.say('1/6', f'datasets in data/ are up to date ({key})')
@@ -213,7 +213,7 @@ class Demo:
         kept in ``MMNC_CACHE`` (default ~/.cache/mmnc) under the hash of the
         config, the data code, the stack's versions and the trained model's
         code (:func:`stack_key`)."""
-        key = key_of(PRETRAIN, 'mmnc/testing/tiny_data.py',
+        key = key_of(PRETRAIN, 'mmnc/datasets/synthetic.py',
                      extra=stack_key())
         cache = Path(os.environ.get('MMNC_CACHE', Path.home() / '.cache' /
                                     'mmnc')) / 'pretrained' / f'{key}.pth'

@@ -10,7 +10,7 @@ full-size configs on (``coco``, ``voc``, ``vocseg``: ``coco_tiny``,
 ``voc_tiny``, ``vocseg_tiny``), the sets of the mini protocol
 (``shape-crops``, ``coco-shapes``, ``voc-shapes``: ``shape_crops``,
 ``coco_shapes``, ``vocseg_shapes``) and the UCI digits (``digits``);
-``all`` writes them all. See :mod:`mmnc.testing.tiny_data` for the layouts.
+``all`` writes them all. See :mod:`mmnc.datasets.synthetic` for the layouts.
 """
 import argparse
 import inspect
@@ -25,7 +25,7 @@ except ModuleNotFoundError as err:  # not installed: run from a checkout
         raise
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmnc.testing.tiny_data import (
+from mmnc.datasets.synthetic import (
     make_coco_det,
     make_digits,
     make_shape_crops,

@@ -11,12 +11,11 @@ import argparse
 from mmengine.config import DictAction
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.config import enable_visualization, load_config
 from mmnc.utils import (
     build_runner,
     destroy_cpu_distributed,
-    enable_visualization,
     init_cpu_distributed,
-    load_config,
     run_test,
 )
 

@@ -13,11 +13,11 @@ import shutil
 from mmengine.config import DictAction
 
 import mmnc  # noqa: F401  (registers mmnc's modules)
+from mmnc.config import load_config
 from mmnc.utils import (
     build_runner,
     destroy_cpu_distributed,
     init_cpu_distributed,
-    load_config,
     run_test,
 )
 

@@ -1,0 +1,3 @@
+from .locate import main
+
+main()
