@@ -194,3 +194,26 @@ def test_flop_counter_counts_the_message():
     # encoder in (S -> k), keys and values (k -> 1 + k) and
     # the decoder's last layer with its bias (k + 1 -> S), per channel map
     assert ops['linear'] == rows * (s * k + k + k * k + (k + 1) * s)
+
+
+def test_cuda_route_reads_nothing_on_the_host(monkeypatch):
+    """On CUDA the message's path is chosen from shapes: with every host
+    read of a tensor raising, the block still runs forward and backward
+    (a ``float(spread)`` on that route turns this red)."""
+    from mmnc.layers import nc_block
+
+    def no_read(*args, **kwargs):
+        raise AssertionError('a host read of a tensor on the CUDA route')
+
+    block = random_block(1024, grid=7)  # groups of 512: the transform's size
+    x = torch.randn(2, 1024, 7, 7, requires_grad=True)
+    with torch.no_grad():
+        ref = block(x)  # the CPU route (which may read the spread)
+    monkeypatch.setattr(nc_block, '_on_cuda', lambda t: True)
+    for name in ('item', 'tolist', '__float__', '__int__', '__bool__'):
+        monkeypatch.setattr(torch.Tensor, name, no_read)
+    out = block(x)
+    out.square().sum().backward()
+    monkeypatch.undo()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    torch.testing.assert_close(out.detach(), ref, rtol=1e-5, atol=1e-5)

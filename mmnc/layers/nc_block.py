@@ -190,6 +190,12 @@ def _nc_message_graph(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 _FAST_MESSAGE = [True]
 
 
+def _on_cuda(x: torch.Tensor) -> bool:
+    """Whether ``x`` lives where reading a value on the host stalls the
+    device's stream (CUDA): there :func:`nc_message` decides from shapes."""
+    return x.device.type == 'cuda'
+
+
 @contextlib.contextmanager
 def exact_message() -> Iterator[None]:
     """Within this context NC's message always takes the exact path
@@ -234,6 +240,17 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     specialises the chunk loop to each batch size and recompiles.)
     ``MMNC_DEBUG=1`` logs which path ran (once per distinct plan).
 
+    On CUDA the path is decided from shapes alone, and it is the exact
+    path: the transform's plan needs the keys' spread on the host, a read
+    that stalls the stream once per NC block per step (the transform's
+    geometry is per call, so a spread from the previous step could not
+    bound this step's error), whereas the exact path's ``C x C`` products
+    are a GPU's fastest kind of work. Nothing on the CUDA route reads a
+    device value (``tests/test_nc_block.py`` runs it with those reads
+    raising; ``tools/analysis/gpu_check.py`` runs the block under
+    ``torch.cuda.set_sync_debug_mode('error')``). On the CPU the read costs
+    nothing extra and the cost model chooses.
+
     Under autocast both compute in float32 (autocast runs ``softmax`` and
     ``exp`` in float32 too): bf16 rounds a logit ``-(m_i - m_j)^2`` by up to
     0.4% of its size, which changes its weight by as much times the logit
@@ -253,9 +270,10 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     if recording_graph():
         return _nc_message_graph(v, m)
     pl = None
-    if _FAST_MESSAGE[0] and v.numel() and v.dtype in (torch.float32,
-                                                       torch.float64):
-        spread = float((m.amax(-1) - m.amin(-1)).max().detach())  # a sync
+    if (_FAST_MESSAGE[0] and v.numel() and not _on_cuda(v)
+            and v.dtype in (torch.float32, torch.float64)):
+        # a host read of the spread: cheap on the CPU, never on CUDA
+        spread = float((m.amax(-1) - m.amin(-1)).max().detach())
         pl = plan(spread, m.size(-1), v.dtype)
     if pl is not None:
         if DEBUG:
@@ -265,7 +283,8 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
                       f'{TOLERANCE[v.dtype]:.0e} x max|v|')
         return GaussMessage.apply(v.contiguous(), m, pl)
     if DEBUG:
-        note_path(f'NC message: exact, C={m.size(-1)}, {v.dtype}')
+        why = ' (CUDA: chosen from shapes)' if _on_cuda(v) else ''
+        note_path(f'NC message: exact{why}, C={m.size(-1)}, {v.dtype}')
     return _NCMessage.apply(v.contiguous(), m)
 
 

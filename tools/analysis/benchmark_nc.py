@@ -1,13 +1,14 @@
 """Speed, peak memory and FLOPs of NCBlock vs the naive formulation.
 
 Variants: identity, SE, NC (its message by the fast Gauss transform where
-the cost model picks it), NC with the exact message forced (``nc_exact``)
-and the naive formulation. Times are fwd+bwd medians of variants run
-interleaved in one process (the machine is shared and noisy, so compare
-ratios, not seconds); peak memory is the growth of peak RSS over one
-fwd+bwd (Linux /proc), each variant in a fresh process. ``--message``
-times the message alone (exact vs fast Gauss transform) for the keys of a
-random block and for uniform keys of a few spreads.
+the cost model picks it), the block of main before issue 31 with the same
+weights (``nc_old``, ``tools/analysis/nc_block_old.py``), NC with the exact
+message forced (``nc_exact``) and the naive formulation. Times are fwd+bwd
+medians of variants run interleaved in one process (the machine is shared
+and noisy, so compare ratios, not seconds); peak memory is the growth of
+peak RSS over one fwd+bwd (Linux /proc), each variant in a fresh process.
+``--message`` times the message alone (exact vs fast Gauss transform) for
+the keys of a random block and for uniform keys of a few spreads.
 
     python tools/analysis/benchmark_nc.py            # the three default cases
     python tools/analysis/benchmark_nc.py --case 128x2048x7x7:7 --repeat 5
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -28,8 +30,11 @@ from mmnc.layers import NCBlock, SEBlock, nc_block
 from mmnc.layers.gauss_transform import plan
 from mmnc.testing import NaiveNC
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nc_block_old  # noqa: E402  (the block of main at 9fb9f0b)
+
 DEFAULT_CASES = ('128x2048x7x7:7', '2x2048x41x41:16', '64x16x32x32:16')
-VARIANTS = ('identity', 'se', 'nc', 'nc_exact', 'nc_naive')
+VARIANTS = ('identity', 'se', 'nc', 'nc_old', 'nc_exact', 'nc_naive')
 
 
 class ExactNC(nn.Module):
@@ -56,6 +61,10 @@ def build(variant: str, channels: int, grid: int) -> nn.Module:
     if variant == 'se':
         return SEBlock(channels)
     nc = NCBlock(channels, grid=grid, zero_init=False)  # not a no-op
+    if variant == 'nc_old':  # the same weights in the old block
+        old = nc_block_old.NCBlock(channels, grid=grid, zero_init=False)
+        old.load_state_dict(nc.state_dict())
+        return old
     wrap = dict(nc_naive=NaiveNC, nc_exact=ExactNC)
     return wrap[variant](nc) if variant in wrap else nc
 
@@ -230,7 +239,9 @@ def main() -> None:
         print(f'\nNC vs naive: {naive["seconds"] / nc["seconds"]:.1f}x '
               f'faster, memory {nc["mib"] / max(naive["mib"], 1e-9):.3f}x; '
               f'NC vs NC exact: {exact["seconds"] / nc["seconds"]:.2f}x '
-              f'faster; NC / SE: {nc["seconds"] / se["seconds"]:.2f}; '
+              f'faster; NC / SE: {nc["seconds"] / se["seconds"]:.2f} '
+              f'(old NC / SE: '
+              f'{rows["nc_old"]["seconds"] / se["seconds"]:.2f}); '
               f'max |diff| of output and input grad: '
               f'{rows["max_abs_diff"]:.2e}')
 

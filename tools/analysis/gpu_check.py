@@ -15,6 +15,10 @@
    training steps of a small network with NC and SE; losses and gradients
    finite.
 
+Every forward and backward of 1. and 2. runs under
+``torch.cuda.set_sync_debug_mode('error')``: a host read of a device value
+inside a block (a stall of the stream) fails the check.
+
 Prints Markdown tables and ends with ``gpu_check: all checks passed`` (exit
 0) or ``gpu_check: N checks FAILED`` (exit 1). Without CUDA it says so and
 exits with status 2. ``--device cpu --quick`` runs the same code on the CPU
@@ -62,10 +66,25 @@ def rel_diff(got: torch.Tensor, ref: torch.Tensor) -> float:
     return ((got - ref).abs().max() / ref.abs().max().clamp(min=1)).item()
 
 
+@contextmanager
+def no_host_syncs(device: str):
+    """On CUDA, any host read of a device value in the block's forward and
+    backward raises (``torch.cuda.set_sync_debug_mode('error')``)."""
+    if device != 'cuda':
+        yield
+        return
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+
+
 def fwd_bwd(fn, x: torch.Tensor):
     x = x.detach().requires_grad_()
-    out = fn(x)
-    out.float().square().mean().backward()
+    with no_host_syncs(x.device.type):
+        out = fn(x)
+        out.float().square().mean().backward()
     return out, x.grad
 
 
