@@ -6,7 +6,7 @@ the block's input and keeps the last output), and plugins after conv1/conv2
 of a grouped ResNeXt (built for ``planes``, not the grouped width). A config
 or model that puts mmnc's blocks there is refused, naming the fix, by:
 
-- :func:`mmnc.utils.check_plugin_config`, on the config, before building
+- :func:`mmnc.config.check_plugin_config`, on the config, before building
   (mmnc's tools run it);
 - :func:`check_mmseg_model`, on a built model (a walk over its modules);
 - the blocks' entries in mmseg's scope (:class:`NCBlockForMMSeg`,
