@@ -386,11 +386,13 @@ def digits(tmp_path_factory) -> list:
 
 @pytest.mark.parametrize('name', [
     'getattr chain to eval via _rebuild_from_type_v2',
-    'HistoryBuffer state smuggles an allowed function'])
+    'HistoryBuffer state smuggles an allowed function',
+    'numpy: object array over raw bytes'])
 def test_hostile_checkpoint_through_the_tools(name, digits, tmp_path):
     """tools/test.py CONFIG CKPT and tools/train.py --resume refuse it."""
     marker = tmp_path / 'code_ran'
-    path = hostile(tmp_path, name, marker)
+    path = (crafted(tmp_path / 'np.pth', NUMPY_ATTACKS[name[7:]]())
+            if name.startswith('numpy: ') else hostile(tmp_path, name, marker))
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     test = run_tool('tools/test.py', DIGITS, path, '--work-dir',
@@ -697,6 +699,20 @@ def test_crafted_numpy_is_refused_in_a_child(tmp_path):
                                  run.stderr[-2000:])
     for path, name in paths.items():
         assert f'REFUSED {path} ' in run.stdout, (name, run.stdout[-3000:])
+
+
+@pytest.mark.parametrize('name', [
+    'object array over raw bytes', 'dtype flags rewritten by BUILD',
+    'structured dtype by BUILD'])
+def test_crafted_numpy_is_refused_by_every_route(name, tmp_path,
+                                                 monkeypatch):
+    """The numpy abuses through every in-process route (the child test
+    above shows that loading them ends no process)."""
+    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
+    path = crafted(tmp_path / 'np.pth', NUMPY_ATTACKS[name]())
+    for route in ROUTES:
+        with pytest.raises(pickle.UnpicklingError):
+            route(path, tmp_path / route.__name__)
 
 
 def test_numpy_values_are_fresh_plain_arrays(tmp_path):
