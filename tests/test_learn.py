@@ -96,6 +96,17 @@ def test_learn_demo_prints_the_insertion_checks_and_the_comparison(
         assert '—' not in table and '+NC vs +SE' in table
     assert (out / 'compare' / 'compare.png').read_bytes()[:4] == b'\x89PNG'
     assert 'missing:' not in stdout
+    # step 6: the channel table of every toolbox, its CSVs and figures
+    for task in ('resnet20_1xb32-5e_digits',
+                 'faster-rcnn_r50-w16-c4_1xb4-4e_coco-shapes',
+                 'deeplabv2_r50-w16-d8_1xb8-400i_voc-shapes-128x128'):
+        table = stdout.split(f'### channels: {task}')[1].split('###')[0]
+        assert '| statistic | baseline | +SE | +NC |' in table, task
+        assert '+NC vs +SE: ' in table, task
+        for fig in ('redundancy', 'affinity', 'key_spread'):
+            png = out / 'channels' / f'{task}_{fig}.png'
+            assert png.read_bytes()[:4] == b'\x89PNG', png
+    assert len(list((out / 'channels').glob('*.csv'))) == 3 * 3 + 1
 
 
 # tools/test.py with tests/broken_blocks.py registered

@@ -9,6 +9,7 @@ model-zoo style, numpy 1 and numpy 2 names) load through the same routes.
 Runs in both environments (``classic``): torch >= 2.6 restricts through its
 weights-only unpickler, torch < 2.6 through mmnc's.
 """
+import contextlib
 import copy
 import copyreg
 import os
@@ -174,14 +175,24 @@ class PretrainedToy(ToyModel):
         self.init_cfg = init_cfg
 
 
+class AnyToy(ToyModel):
+    """A ToyModel that takes the keys the toolboxes' ``init_model`` set
+    (``pretrained``, ``train_cfg``, ``data_preprocessor``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+
+
 @pytest.fixture(autouse=True)
 def toy_registry():
     from mmengine.registry import DATASETS
     from mmengine.testing.runner_test_case import ToyDataset
     MODELS.register_module('TrustToyModel', module=PretrainedToy, force=True)
+    MODELS.register_module('TrustAnyToy', module=AnyToy, force=True)
     DATASETS.register_module(module=ToyDataset, force=True)
     yield
     MODELS.module_dict.pop('TrustToyModel', None)
+    MODELS.module_dict.pop('TrustAnyToy', None)
 
 
 def route_load_checkpoint(path: Path, work: Path):
@@ -212,8 +223,41 @@ def route_init_cfg_pretrained(path: Path, work: Path):
     MODELS.build(cfg.model).init_weights()
 
 
+@contextlib.contextmanager
+def toolbox_cfg():
+    """A config for a toolbox's ``init_model``; the default scope it sets
+    is dropped afterwards (the other routes build in none)."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    try:
+        yield Config(dict(model=dict(type='TrustAnyToy')))
+    finally:
+        for name in set(DefaultScope._instance_dict) - before:
+            DefaultScope._instance_dict.pop(name)
+
+
+def route_init_detector(path: Path, work: Path):
+    from mmdet.apis import init_detector
+    with toolbox_cfg() as cfg:
+        init_detector(cfg, str(path), device='cpu', cfg_options={})
+
+
+def route_mmseg_init_model(path: Path, work: Path):
+    from mmseg.apis import init_model
+    with toolbox_cfg() as cfg:
+        init_model(cfg, str(path), device='cpu')
+
+
+def route_mmpretrain_init_model(path: Path, work: Path):
+    from mmpretrain.apis import init_model
+    with toolbox_cfg() as cfg:
+        init_model(cfg, str(path), device='cpu')
+
+
 ROUTES = [route_load_checkpoint, route_load_to_model, route_runner_load_from,
-          route_runner_auto_resume, route_init_cfg_pretrained]
+          route_runner_auto_resume, route_init_cfg_pretrained,
+          route_init_detector, route_mmseg_init_model,
+          route_mmpretrain_init_model]
 
 
 @pytest.fixture

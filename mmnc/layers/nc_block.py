@@ -221,15 +221,11 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     transform, within ``1e-7 x max|v|`` (float32; ``1e-11`` in float64) of
     the exact message by a stated bound. Otherwise in eager mode:
     :class:`_NCMessage`, exact, which never holds more than a chunk of the
-    ``C x C`` weights. Measured on a 2-core CPU at B = 512, C = 512, 6-wide
-    values, fwd+bwd, the exact path took 0.20 s, against 0.38 s for
-    ``F.scaled_dot_product_attention``'s CPU flash kernel (with the ``q .
-    k`` form of the logits), 1.0 s for its math backend, 2.25 s for
-    :func:`_nc_message_graph` under autograd and 0.52 s for it compiled; the
-    transform is 5-9x faster than the exact path there
-    (``tools/analysis/benchmark_nc.py``). In ``no_grad`` inference of a C4
-    RoI head (1000 RoIs x 4 groups) weights materialised at once would take
-    4 GiB. While a graph is recorded (:func:`recording_graph`):
+    ``C x C`` weights (in ``no_grad`` inference of a C4 RoI head, 1000 RoIs
+    x 4 groups, weights materialised at once would take 4 GiB); it is
+    faster than ``F.scaled_dot_product_attention``'s CPU kernels and than
+    the graph form under autograd (the timings: docs, "How NC is
+    computed"). While a graph is recorded (:func:`recording_graph`):
     :func:`_nc_message_graph`, standard ops every exporter and compiler
     supports, in the exact form: the transform's plan (boxes, terms) is
     chosen in Python from the keys' values, which a recorded graph would

@@ -3,10 +3,16 @@
 Variants: identity, SE, NC (its message by the fast Gauss transform where
 the cost model picks it), the block of main before issue 31 with the same
 weights (``nc_old``, ``tools/analysis/nc_block_old.py``), NC with the exact
-message forced (``nc_exact``) and the naive formulation. Times are fwd+bwd
-medians of variants run interleaved in one process (the machine is shared
-and noisy, so compare ratios, not seconds); peak memory is the growth of
-peak RSS over one fwd+bwd (Linux /proc), each variant in a fresh process.
+message forced (``nc_exact``), the naive formulation, and the host's conv
+that makes the block's input (``conv``: a bottleneck's conv3, 1x1 from
+C/4 to C channels, at the same N, H, W). Times are fwd+bwd medians of
+variants run interleaved in one process (the machine is shared and noisy,
+so compare ratios, not seconds); peak memory is the growth of peak RSS over
+one fwd+bwd (Linux /proc), each variant in a fresh process. GFLOP/s counts
+fwd+bwd as three forwards (mmengine's FlopAnalyzer; a multiply-add is one
+FLOP there, two here) and is given as a share of this machine's float32
+matmul peak (a 2048x2048 ``torch.mm``, measured first): the distance to
+the limit.
 ``--message`` times the message alone (exact vs fast Gauss transform) for
 the keys of a random block and for uniform keys of a few spreads.
 
@@ -34,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nc_block_old  # noqa: E402  (the block of main at 9fb9f0b)
 
 DEFAULT_CASES = ('128x2048x7x7:7', '2x2048x41x41:16', '64x16x32x32:16')
-VARIANTS = ('identity', 'se', 'nc', 'nc_old', 'nc_exact', 'nc_naive')
+VARIANTS = ('identity', 'conv', 'se', 'nc', 'nc_old', 'nc_exact', 'nc_naive')
 
 
 class ExactNC(nn.Module):
@@ -58,6 +64,8 @@ def build(variant: str, channels: int, grid: int) -> nn.Module:
     torch.manual_seed(0)
     if variant == 'identity':
         return nn.Identity()
+    if variant == 'conv':
+        return nn.Conv2d(channels // 4, channels, 1, bias=False)
     if variant == 'se':
         return SEBlock(channels)
     nc = NCBlock(channels, grid=grid, zero_init=False)  # not a no-op
@@ -101,7 +109,7 @@ def _status_kib(field: str) -> int:
 def measure_memory(case: str, variant: str) -> None:
     shape, grid = parse_case(case)
     model = build(variant, shape[1], grid)
-    x = torch.randn(shape)
+    x = variant_input(variant, torch.randn(shape))
     fwd_bwd(model, x[:1])  # warm up kernels at a tiny batch
     model.zero_grad(set_to_none=True)
     with open('/proc/self/clear_refs', 'w') as f:
@@ -122,24 +130,37 @@ def check_equal(shape, grid) -> float:
                (g - g_ref).abs().max().item())
 
 
+def variant_input(variant: str, x: torch.Tensor) -> torch.Tensor:
+    """The input of a variant for a case's block input ``x``."""
+    return x[:, :x.shape[1] // 4].contiguous() if variant == 'conv' else x
+
+
+def matmul_peak(repeat: int, n: int = 2048) -> float:
+    """This machine's float32 matmul GFLOP/s (2n^3 FLOPs a ``torch.mm``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    t = _interleaved(dict(mm=lambda: torch.mm(a, b)), repeat)['mm']
+    return 2 * n**3 / t / 1e9
+
+
 def run_case(case: str, repeat: int) -> dict:
     shape, grid = parse_case(case)
     x = torch.randn(shape)
     models = {v: build(v, shape[1], grid) for v in VARIANTS}
+    inputs = {v: variant_input(v, x) for v in VARIANTS}
     times = {v: [] for v in VARIANTS}
-    for model in models.values():
-        fwd_bwd(model, x)  # warm-up
+    for v, model in models.items():
+        fwd_bwd(model, inputs[v])  # warm-up
     for _ in range(repeat):  # interleaved, so load hits every variant alike
         for v, model in models.items():
             t0 = time.perf_counter()
-            fwd_bwd(model, x)
+            fwd_bwd(model, inputs[v])
             times[v].append(time.perf_counter() - t0)
     rows = {}
     for v in VARIANTS:
         rows[v] = dict(
             seconds=statistics.median(times[v]),
             mib=peak_memory(case, v),
-            gflops=flops(models[v], x) / 1e9)
+            gflops=flops(models[v], inputs[v]) / 1e9)
     rows['max_abs_diff'] = check_equal(shape, grid)
     return rows
 
@@ -221,20 +242,24 @@ def main() -> None:
     if args.memory_of:
         measure_memory(cases[0], args.memory_of)
         return
+    peak = matmul_peak(args.repeat)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; '
-          'fwd+bwd, median of', args.repeat)
+          f'fwd+bwd, median of {args.repeat}; float32 matmul peak '
+          f'{peak:.1f} GFLOP/s')
     for case in args.message or []:
         run_message(case, args.repeat)
     for case in cases:
         rows = run_case(case, args.repeat)
         nc, naive = rows['nc'], rows['nc_naive']
         print(f'\n### {case}  (NxCxHxW:grid)\n')
-        print('| variant | fwd+bwd (s) | peak mem (MiB) | fwd GFLOPs |')
-        print('|---|---:|---:|---:|')
+        print('| variant | fwd+bwd (s) | peak mem (MiB) | fwd GFLOPs '
+              '| GFLOP/s | of peak |')
+        print('|---|---:|---:|---:|---:|---:|')
         for v in VARIANTS:
             r = rows[v]
+            rate = 2 * 3 * r['gflops'] / r['seconds']  # FLOPs, not MACs
             print(f'| {v} | {r["seconds"]:.4f} | {r["mib"]:.1f} | '
-                  f'{r["gflops"]:.3f} |')
+                  f'{r["gflops"]:.3f} | {rate:.1f} | {rate / peak:.0%} |')
         exact, se = rows['nc_exact'], rows['se']
         print(f'\nNC vs naive: {naive["seconds"] / nc["seconds"]:.1f}x '
               f'faster, memory {nc["mib"] / max(naive["mib"], 1e-9):.3f}x; '
