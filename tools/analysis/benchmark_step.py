@@ -16,7 +16,10 @@ message. ``nc-old`` is +NC with the block of main before issue 31
 
 ``--memory`` also gives the peak memory of one step per variant: the growth
 of peak RSS (Linux /proc) over one step after a warm-up step, each variant
-in a fresh process.
+in a fresh process whose glibc returns every block of 128 KiB or more to
+the system when it is freed (``MALLOC_MMAP_THRESHOLD_``; by default glibc
+raises that threshold after the first frees and keeps the warm-up's memory,
+and the second step's growth would be near 0).
 
     python tools/analysis/benchmark_step.py --family c4 --repeat 3
     python tools/analysis/benchmark_step.py --family demo --repeat 5
@@ -33,6 +36,7 @@ forward time of the message.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -157,7 +161,7 @@ def message_report(model: torch.nn.Module, data: dict) -> list:
     rows, real = [], nc_block.nc_message
 
     def recorded(v, m):
-        spread = float((m.amax(-1) - m.amin(-1)).max())
+        spread = float((m.amax(-1) - m.amin(-1)).max().detach())
         pl = plan(spread, m.size(-1), v.dtype)
         t0 = time.perf_counter()
         out = real(v, m)
@@ -214,7 +218,9 @@ def peak_memory(family: str, variant: str) -> float:
         [sys.executable, __file__, '--memory-of', f'{family}:{variant}',
          '--threads', str(torch.get_num_threads()),
          *[f'--checkpoint={v}={p}' for v, p in CHECKPOINTS.items()]],
-        check=True, capture_output=True, text=True).stdout
+        check=True, capture_output=True, text=True,
+        env=dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
+                 PYTHONWARNINGS='ignore')).stdout
     return json.loads(out.strip().splitlines()[-1])['mib']
 
 
