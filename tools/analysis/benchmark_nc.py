@@ -78,9 +78,13 @@ def build(variant: str, channels: int, grid: int) -> nn.Module:
     return wrap[variant](nc) if variant in wrap else nc
 
 
-def fwd_bwd(model: nn.Module, x: torch.Tensor) -> None:
+def fwd_bwd(model: nn.Module, x: torch.Tensor, grad: torch.Tensor) -> None:
+    """Forward, then backward of a dense output gradient ``grad`` (as the
+    next layer gives; ``.sum().backward()`` would give an expanded scalar,
+    which costs NC's backward a copy of the whole map that training never
+    pays)."""
     x = x.detach().requires_grad_()
-    model(x).sum().backward()
+    model(x).backward(grad)
 
 
 def flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -115,12 +119,13 @@ def measure_memory(case: str, variant: str) -> None:
     shape, grid = parse_case(case)
     model = build(variant, shape[1], grid)
     x = variant_input(variant, torch.randn(shape))
-    fwd_bwd(model, x[:1])  # warm up kernels at a tiny batch
+    grad = torch.randn(shape)  # made before the peak-RSS mark
+    fwd_bwd(model, x[:1], grad[:1])  # warm up kernels at a tiny batch
     model.zero_grad(set_to_none=True)
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # reset the peak-RSS mark (Linux)
     before = _status_kib('VmRSS')
-    fwd_bwd(model, x)
+    fwd_bwd(model, x, grad)
     print(json.dumps({'mib': (_status_kib('VmHWM') - before) / 1024}))
 
 
@@ -149,16 +154,16 @@ def matmul_peak(repeat: int, n: int = 2048) -> float:
 
 def run_case(case: str, repeat: int) -> dict:
     shape, grid = parse_case(case)
-    x = torch.randn(shape)
+    x, grad = torch.randn(shape), torch.randn(shape)
     models = {v: build(v, shape[1], grid) for v in VARIANTS}
     inputs = {v: variant_input(v, x) for v in VARIANTS}
     times = {v: [] for v in VARIANTS}
     for v, model in models.items():
-        fwd_bwd(model, inputs[v])  # warm-up
+        fwd_bwd(model, inputs[v], grad)  # warm-up
     for _ in range(repeat):  # interleaved, so load hits every variant alike
         for v, model in models.items():
             t0 = time.perf_counter()
-            fwd_bwd(model, inputs[v])
+            fwd_bwd(model, inputs[v], grad)
             times[v].append(time.perf_counter() - t0)
     rows = {}
     for v in VARIANTS:
