@@ -96,14 +96,17 @@ def flops(model: nn.Module, x: torch.Tensor) -> int:
     return analyzer.total()
 
 
-def peak_memory(case: str, variant: str) -> float:
-    """Peak RSS growth (MiB) of one fwd+bwd, measured in a fresh process."""
+def memory_child(script: str, *args: str) -> float:
+    """Run ``script *args`` (a ``--memory-of`` call that prints
+    :func:`rss_growth` as JSON) in a fresh process and return its MiB. Its
+    glibc gives every freed block of 128 KiB or more back to the system
+    (``MALLOC_MMAP_THRESHOLD_``; by default glibc raises that threshold
+    after the first frees and keeps the warm-up's memory, which the measured
+    pass would then reuse unseen)."""
     out = subprocess.run(
-        [sys.executable, __file__, '--case', case, '--memory-of', variant,
+        [sys.executable, script, *args,
          '--threads', str(torch.get_num_threads())],
         check=True, capture_output=True, text=True,
-        # glibc gives freed blocks >= 128 KiB back, so the warm-up's memory
-        # is not reused unseen (see benchmark_step.py)
         env=dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
                  PYTHONWARNINGS='ignore')).stdout
     return json.loads(out.strip().splitlines()[-1])['mib']
@@ -115,6 +118,21 @@ def _status_kib(field: str) -> int:
                     if line.startswith(field + ':'))
 
 
+def rss_growth(fn) -> str:
+    """The growth of peak RSS (MiB, Linux /proc) while ``fn()`` runs, as the
+    JSON line :func:`memory_child` reads."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset the peak-RSS mark
+    before = _status_kib('VmRSS')
+    fn()
+    return json.dumps({'mib': (_status_kib('VmHWM') - before) / 1024})
+
+
+def peak_memory(case: str, variant: str) -> float:
+    """Peak RSS growth (MiB) of one fwd+bwd, measured in a fresh process."""
+    return memory_child(__file__, '--case', case, '--memory-of', variant)
+
+
 def measure_memory(case: str, variant: str) -> None:
     shape, grid = parse_case(case)
     model = build(variant, shape[1], grid)
@@ -122,11 +140,7 @@ def measure_memory(case: str, variant: str) -> None:
     grad = torch.randn(shape)  # made before the peak-RSS mark
     fwd_bwd(model, x[:1], grad[:1])  # warm up kernels at a tiny batch
     model.zero_grad(set_to_none=True)
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset the peak-RSS mark (Linux)
-    before = _status_kib('VmRSS')
-    fwd_bwd(model, x, grad)
-    print(json.dumps({'mib': (_status_kib('VmHWM') - before) / 1024}))
+    print(rss_growth(lambda: fwd_bwd(model, x, grad)))
 
 
 def check_equal(shape, grid) -> float:

@@ -17,9 +17,7 @@ message. ``nc-old`` is +NC with the block of main before issue 31
 ``--memory`` also gives the peak memory of one step per variant: the growth
 of peak RSS (Linux /proc) over one step after a warm-up step, each variant
 in a fresh process whose glibc returns every block of 128 KiB or more to
-the system when it is freed (``MALLOC_MMAP_THRESHOLD_``; by default glibc
-raises that threshold after the first frees and keeps the warm-up's memory,
-and the second step's growth would be near 0).
+the system when it is freed (see ``benchmark_nc.memory_child``).
 
     python tools/analysis/benchmark_step.py --family c4 --repeat 3
     python tools/analysis/benchmark_step.py --family demo --repeat 5
@@ -35,10 +33,7 @@ group width C, the keys' spread, the path the cost model chose and the
 forward time of the message.
 """
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -53,6 +48,7 @@ from mmnc.layers.gauss_transform import plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nc_block_old  # noqa: E402  (the block of main at 9fb9f0b)
+from benchmark_nc import memory_child, rss_growth  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = {
@@ -195,33 +191,18 @@ def run(family: str, repeat: int, flush: bool) -> dict:
     return {v: statistics.median(t) for v, t in times.items()}
 
 
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f
-                    if line.startswith(field + ':'))
-
-
 def measure_memory(family: str, variant: str, flush: bool) -> None:
     """Print the peak RSS growth (MiB) of one step, as JSON."""
     torch.set_flush_denormal(flush)
     model, data = build(family, variant), batch(family)
     step(model, data, variant == 'nc-floor')  # warm-up: kernels, grads
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset the peak-RSS mark (Linux)
-    before = _status_kib('VmRSS')
-    step(model, data, variant == 'nc-floor')
-    print(json.dumps({'mib': (_status_kib('VmHWM') - before) / 1024}))
+    print(rss_growth(lambda: step(model, data, variant == 'nc-floor')))
 
 
 def peak_memory(family: str, variant: str) -> float:
-    out = subprocess.run(
-        [sys.executable, __file__, '--memory-of', f'{family}:{variant}',
-         '--threads', str(torch.get_num_threads()),
-         *[f'--checkpoint={v}={p}' for v, p in CHECKPOINTS.items()]],
-        check=True, capture_output=True, text=True,
-        env=dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
-                 PYTHONWARNINGS='ignore')).stdout
-    return json.loads(out.strip().splitlines()[-1])['mib']
+    return memory_child(
+        __file__, '--memory-of', f'{family}:{variant}',
+        *[f'--checkpoint={v}={p}' for v, p in CHECKPOINTS.items()])
 
 
 def main() -> None:
