@@ -502,6 +502,9 @@ class NCBlock(BaseModule):
         writes ``H x W`` maps with one matmul each."""
         (gh, gw), mode = self.grid, self.resize_mode
         enc_in, dec_out = self.encoder[0], self.decoder[2]
+        dec = torch.cat([dec_out.weight, dec_out.bias[:, None]], dim=1)
+        if (h, w) == (gh, gw):  # the map is the grid: no resize to fold
+            return enc_in.weight, dec
         like, k = enc_in.weight, enc_in.out_features
         # 2-D matmuls, one axis at a time: ONNX has einsum only from opset
         # 12 (mmdeploy exports at opset 11), and mmengine's FLOP counter
@@ -511,7 +514,6 @@ class NCBlock(BaseModule):
         t = t.view(k, gh, w).transpose(1, 2).reshape(k * w, gh) @ \
             _resize_matrix(h, gh, mode, like)  # [k * W, H]
         w_in = t.view(k, w, h).transpose(1, 2)  # [k, H, W]
-        dec = torch.cat([dec_out.weight, dec_out.bias[:, None]], dim=1)
         t = _resize_matrix(gh, h, mode, like) @ dec.view(gh, -1)  # [H, gw k']
         t = _resize_matrix(gw, w, mode, like) @ t.view(h, gw, -1).transpose(
             0, 1).reshape(gw, -1)  # [W, H * k']
