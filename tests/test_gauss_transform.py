@@ -143,6 +143,18 @@ def test_gradcheck():
         lambda v, m: GaussMessage.apply(v, m, pl), (v, m))
 
 
+def test_backward_across_sample_chunks(monkeypatch):
+    """Backward runs a chunk of samples at a time: 7 samples in chunks of
+    3, 3 and 1, each with its own boxes, against the plain float64 form."""
+    from mmnc.layers import gauss_transform
+    c, k = 256, 3
+    monkeypatch.setattr(gauss_transform, '_BACKWARD_ELEMENTS',
+                        3 * 3 * (k + 1) * c)
+    gen = torch.Generator().manual_seed(0)
+    m = keys('spread3', 7, c, gen) * torch.linspace(0.2, 1, 7)[:, None]
+    check(values(7, c, k, gen), m, torch.float64, expect_fast=True)
+
+
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 def test_deterministic(dtype):
     gen = torch.Generator().manual_seed(0)

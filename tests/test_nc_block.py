@@ -215,8 +215,8 @@ def test_flop_counter_counts_the_message():
     # 64 peers over k values + the normaliser, in one bmm
     assert ops['bmm'] == 2 * 64**2 * (k + 1)
     # encoder in (S -> k), keys and values (k -> 1 + k) and
-    # the decoder's last layer with its bias (k + 1 -> S), per channel map
-    assert ops['linear'] == rows * (s * k + k + k * k + (k + 1) * s)
+    # the decoder's last layer (k -> S; its bias an addition), per channel map
+    assert ops['linear'] == rows * (s * k + k + k * k + k * s)
 
 
 def test_cuda_route_reads_nothing_on_the_host(monkeypatch):
@@ -240,3 +240,37 @@ def test_cuda_route_reads_nothing_on_the_host(monkeypatch):
     monkeypatch.undo()
     assert x.grad is not None and torch.isfinite(x.grad).all()
     torch.testing.assert_close(out.detach(), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_backward_recomputes_the_path_forward_took():
+    """The exchange is recomputed in backward (checkpointed): a forward
+    under ``exact_message`` whose backward runs outside it still gets the
+    exact path's gradients (not the transform's, nor a recomputation
+    error), and the block's parameter gradients equal the plain form's."""
+    from mmnc.layers import nc_block
+    torch.manual_seed(0)
+    block = NCBlock(64, grid=4, reduction=4, zero_init=False).double()
+    x = torch.randn(3, 64, 4, 4, dtype=torch.float64, requires_grad=True)
+    calls = []
+    real = nc_block._NCMessage.apply
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+
+    nc_block._NCMessage.apply = spy
+    try:
+        with nc_block.exact_message():
+            out = block(x)
+        out.square().sum().backward()
+    finally:
+        nc_block._NCMessage.apply = real
+    assert len(calls) == 2  # forward and backward's recomputation
+    got = [x.grad] + [p.grad for p in block.parameters()]
+    x.grad = None
+    block.zero_grad()
+    naive_nc(block, x).square().sum().backward()
+    want = [x.grad] + [p.grad for p in block.parameters()]
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-11)
+

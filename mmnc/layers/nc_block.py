@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
+from torch.utils.checkpoint import checkpoint
 
 from .debug import DEBUG, check_finite, note_path
 from .gauss_transform import TOLERANCE, GaussMessage, plan
@@ -140,10 +141,9 @@ class _NCMessage(torch.autograd.Function):
         acc = torch.empty_like(v1, memory_format=torch.contiguous_format)
         for b in _chunks(v.size(0), v.size(1), v.device):
             torch.bmm(v1[b], _kernel(m[b]), out=acc[b])  # [v W ; 1 W]
-        z = acc[:, -1:]  # [B, 1, C] softmax normalisers
-        out = acc[:, :-1] / z
-        ctx.save_for_backward(v1, m, z, out)
-        return out.transpose(1, 2)
+        acc[:, :-1] /= acc[:, -1:]  # [out ; Z]: Z the softmax normalisers
+        ctx.save_for_backward(v1, m, acc)
+        return acc[:, :-1].transpose(1, 2)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -152,7 +152,8 @@ class _NCMessage(torch.autograd.Function):
         if _autocast_enabled(device):  # backward called in an autocast region
             with torch.autocast(device, enabled=False):
                 return _NCMessage.backward(ctx, grad.float())
-        v1, m, z, out = ctx.saved_tensors  # [B, k + 1 | 1 | k, C], [B, C]
+        v1, m, acc = ctx.saved_tensors  # [B, k + 1, C], [B, C], [B, k + 1, C]
+        out, z = acc[:, :-1], acc[:, -1:]
         gz = grad.transpose(1, 2) / z  # g_j / Z_j
         # d loss / d logit_ji = w_ji a_j . v1_i; a_j = [g_j / Z_j ;
         # -g_j . out_j / Z_j]
@@ -197,15 +198,19 @@ def _on_cuda(x: torch.Tensor) -> bool:
 
 
 @contextlib.contextmanager
-def exact_message() -> Iterator[None]:
-    """Within this context NC's message always takes the exact path
-    (:class:`_NCMessage`), e.g. to compare it with the fast Gauss
-    transform (``tools/analysis/benchmark_nc.py``)."""
-    before, _FAST_MESSAGE[0] = _FAST_MESSAGE[0], False
+def _fast_message(fast: bool) -> Iterator[None]:
+    before, _FAST_MESSAGE[0] = _FAST_MESSAGE[0], fast
     try:
         yield
     finally:
         _FAST_MESSAGE[0] = before
+
+
+def exact_message() -> contextlib.AbstractContextManager:
+    """Within this context NC's message always takes the exact path
+    (:class:`_NCMessage`), e.g. to compare it with the fast Gauss
+    transform (``tools/analysis/benchmark_nc.py``)."""
+    return _fast_message(False)
 
 
 def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -287,7 +292,7 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 # Rows of a [rows, S] map per pass of the block's thin products on the CPU:
 # about 1 MiB, a core's L2 here. The residual, the input's gradient and the
 # weights' gradients each take two or three thin products over the same rows
-# (inner width S // r + 1, e.g. 7): done whole, each product streams the map
+# (inner width S // r, e.g. 6): done whole, each product streams the map
 # through memory again; done a block of rows at a time, the map is read once
 # and the others hit the cache. 128x2048x7x7 (2026-12-07, 2-core EPYC):
 # the three passes 133 ms whole, 72 ms in blocks of 4096-8192 rows; 1 to 16
@@ -344,8 +349,8 @@ class _Encode(torch.autograd.Function):
 
 
 class _Residual(torch.autograd.Function):
-    """``x + z W^T`` ([N, C, H, W]), written once into a fresh tensor, a
-    block of rows at a time (:func:`_row_blocks`).
+    """``x + z W^T + b`` ([N, C, H, W]) for ``weight = [W | b]``, written
+    once into a fresh tensor, a block of rows at a time (:func:`_row_blocks`).
 
     The output must not be a view, as hosts change it in place (mmdet's
     Bottleneck with ``with_cp=True`` applies ``relu_`` to what its
@@ -358,8 +363,9 @@ class _Residual(torch.autograd.Function):
     def forward(ctx, x, z, weight, link: _Link):
         out = torch.empty_like(x, memory_format=torch.contiguous_format)
         x2, out2 = x.reshape(z.size(0), -1), out.view(z.size(0), -1)
+        w, b = weight[:, :-1].t(), weight[:, -1]
         for r in _row_blocks(out2, z.size(1)):
-            out2[r].copy_(x2[r]).addmm_(z[r], weight.t())
+            torch.add(x2[r], b, out=out2[r]).addmm_(z[r], w)
         ctx.save_for_backward(z, weight)
         ctx.link = link
         return out
@@ -373,14 +379,15 @@ class _Residual(torch.autograd.Function):
             ctx.link.grad = g2
         need_z, need_w = ctx.needs_input_grad[1:3]
         grad_z = torch.empty_like(z) if need_z else None
-        # accumulated as [k', S]: z^T g is several times faster than g^T z
-        # for a tall g (MKL; 21 vs 69 ms at 262144 x 49)
+        # accumulated as [S // r + 1, S]: z^T g is several times faster than
+        # g^T z for a tall g (MKL; 21 vs 69 ms at 262144 x 49)
         grad_wt = weight.new_zeros(weight.t().shape) if need_w else None
         for r in _row_blocks(g2, z.size(1)):
             if need_z:
-                torch.mm(g2[r], weight, out=grad_z[r])
+                torch.mm(g2[r], weight[:, :-1], out=grad_z[r])
             if need_w:
-                grad_wt.addmm_(z[r].t(), g2[r])
+                grad_wt[:-1].addmm_(z[r].t(), g2[r])
+                grad_wt[-1] += g2[r].sum(0)
         return (None, grad_z, grad_wt.t() if need_w else None, None)
 
 
@@ -536,6 +543,14 @@ class NCBlock(BaseModule):
                      enc_out.bias.mean(0, keepdim=True))  # mean_s e
         return nc_message(u, m.squeeze(-1)) + dec_in.bias
 
+    def _exchange(self, hid: torch.Tensor, fast: bool) -> torch.Tensor:
+        """``relu(dec_in(message))`` as ``[N * C, S // r]`` from the
+        encoder's hidden ``[N * groups, C / groups, S // r]``; ``fast``: the
+        message may take the transform (:func:`exact_message`), passed so
+        that backward's recomputation takes the path forward took."""
+        with _fast_message(fast):
+            return self.decoder[1](self._message(hid)).flatten(0, 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.size(1) != self.in_channels:
             raise ValueError(
@@ -554,12 +569,19 @@ class NCBlock(BaseModule):
         hid = self.encoder[1](hid)
         # [N * groups, C / groups, S // r]: channels talk within a group
         hid = hid.view(n * self.num_groups, c // self.num_groups, -1)
-        z = self.decoder[1](self._message(hid)).reshape(n * c, -1)
-        z = _append(z, z.new_ones(()))  # [N * C, S // r + 1]
+        if fused and torch.is_grad_enabled():
+            # the exchange's tensors (the message's [B, k + 1, C] operands
+            # and its geometry, ~4x the S // r-wide hidden) are recomputed
+            # in backward, not kept: training memory is then ~SE's
+            z = checkpoint(self._exchange, hid, _FAST_MESSAGE[0],
+                           use_reentrant=False, preserve_rng_state=False)
+        else:
+            z = self._exchange(hid, _FAST_MESSAGE[0])
         if fused:
             out = _Residual.apply(x, z, w_out, link)
         else:
             # x + delta, not addmm(x2, ...).view(...): the output must not
             # be a view (see _Residual)
-            out = x + F.linear(z, w_out).view(n, c, h, w)
+            out = x + F.linear(z, w_out[:, :-1], w_out[:, -1]).view(
+                n, c, h, w)
         return self.act(out) if self.act is not None else out
