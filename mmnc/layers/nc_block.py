@@ -294,10 +294,9 @@ def nc_message(v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 # weights' gradients each take two or three thin products over the same rows
 # (inner width S // r, e.g. 6): done whole, each product streams the map
 # through memory again; done a block of rows at a time, the map is read once
-# and the others hit the cache. 128x2048x7x7 (2026-12-07, 2-core EPYC):
-# the three passes 133 ms whole, 72 ms in blocks of 4096-8192 rows; 1 to 16
-# MiB measured within 10%. Wide maps (DeepLab's 41x41 grid, a compute-bound
-# 211-wide product) and devices other than the CPU run one block.
+# and the others hit the cache (timings: docs, "How NC is computed"). Wide
+# maps (DeepLab's 41x41 grid, a compute-bound 211-wide product) and devices
+# other than the CPU run one block.
 _ROW_BYTES = 1 << 20
 
 
