@@ -242,12 +242,13 @@ def test_cuda_route_reads_nothing_on_the_host(monkeypatch):
     torch.testing.assert_close(out.detach(), ref, rtol=1e-5, atol=1e-5)
 
 
-def test_backward_recomputes_the_path_forward_took():
+def test_backward_recomputes_the_path_forward_took(monkeypatch):
     """The exchange is recomputed in backward (checkpointed): a forward
     under ``exact_message`` whose backward runs outside it still gets the
     exact path's gradients (not the transform's, nor a recomputation
     error), and the block's parameter gradients equal the plain form's."""
     from mmnc.layers import nc_block
+    monkeypatch.setattr(nc_block, '_RECOMPUTE_BYTES', 0)
     torch.manual_seed(0)
     block = NCBlock(64, grid=4, reduction=4, zero_init=False).double()
     x = torch.randn(3, 64, 4, 4, dtype=torch.float64, requires_grad=True)
