@@ -302,7 +302,7 @@ _ROW_BYTES = 1 << 20
 
 # The exchange is recomputed in backward (checkpointed) from a hidden of
 # this size on: below it memory is small and the recomputation's time is not
-# (the demo's 4x4 maps: NC/SE 1.26 recomputed vs 1.22 kept, 2026-12-07).
+# (the demo's step, 128 KiB hiddens: timings in docs, "How NC is computed").
 _RECOMPUTE_BYTES = 1 << 22
 
 

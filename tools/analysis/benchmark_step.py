@@ -30,8 +30,9 @@ variant (``nc`` also into ``nc-old`` and ``nc-floor``): trained keys can be
 spread otherwise than random ones, and the fast message's cost follows the
 spread. Each family also prints, for every NC message of one +NC step, its
 group width C, the keys' spread, the path the cost model chose and the
-forward time of the message (each block's twice: in forward, then in
-backward's recomputation of the exchange, in reverse order).
+forward time of the message (twice for a block whose exchange is
+recomputed in backward, from a 4 MiB hidden on: in forward, then in
+backward's recomputation, in reverse order).
 """
 import argparse
 import statistics
