@@ -204,6 +204,33 @@ def test_gradients_across_row_blocks(monkeypatch):
         torch.testing.assert_close(g, ref, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize('rows,inner,width', [
+    (24, 16, 4),   # packed 4 rows a time against I_4 (x) W
+    (24, 1, 6),    # packed 4 (6 * 4 >= 16)
+    (26, 4, 4),    # 26 rows: not a multiple of 4, one plain product
+    (24, 49, 6),   # inner width 49: 4 x 49 > 64, plain
+    (24, 4, 1)])   # one column: plain
+def test_thin_products_pack_rows_exactly(rows, inner, width):
+    """``_thin_mm`` (rows packed against a block-diagonal weight, where it
+    pays) gives ``x @ w + b`` to float64 rounding, also into a given
+    ``out``, which it returns (not a view of another tensor)."""
+    from mmnc.layers.nc_block import _thin_mm
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, inner, generator=gen, dtype=torch.float64)
+    w = torch.randn(inner, width, generator=gen, dtype=torch.float64)
+    b = torch.randn(width, generator=gen, dtype=torch.float64)
+    ref = x @ w + b
+    torch.testing.assert_close(_thin_mm(x, w, b), ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(_thin_mm(x, w), x @ w, rtol=1e-12, atol=1e-12)
+    out = torch.full((rows + 2, width), 7.0, dtype=torch.float64)
+    got = _thin_mm(x, w, b, out=out[1:-1])
+    assert got.data_ptr() == out[1:-1].data_ptr() and got._base is out
+    torch.testing.assert_close(out[1:-1], ref, rtol=1e-12, atol=1e-12)
+    assert (out[0] == 7).all() and (out[-1] == 7).all()
+    fresh = _thin_mm(x, w, b)
+    assert fresh._base is None
+
+
 def test_flop_counter_counts_the_message():
     from mmengine.analysis import FlopAnalyzer
     block = NCBlock(64, grid=7)

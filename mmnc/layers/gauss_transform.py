@@ -75,6 +75,11 @@ peaks in backward (whole, the temporary takes 22 MiB for a C4 RoI head's
 512 samples of 512 channels; the demo's size is one chunk)."""
 
 
+def _backward_step(rows: int, channels: int) -> int:
+    """Samples a chunk of backward: its temporary is [b, 3 rows, C]."""
+    return max(1, _BACKWARD_ELEMENTS // (3 * rows * channels))
+
+
 @dataclass(frozen=True)
 class Plan:
     """Boxes and terms of one call: ``boxes`` boxes of width at most
@@ -181,14 +186,22 @@ class _Geometry:
     """The boxes of one call: ``ut`` ([B, R, C]: row ``(box, n)`` holds
     ``T_n`` of the keys in that box, 0 elsewhere), the node kernel ``kern``
     and ``dkern = (tau_r - tau_s) kern`` ([B, R, R]) and the Chebyshev-to-
-    Lagrange map ``mat``. Made in float64 (``T_n`` in float32 would err by
-    ``n`` float32 ulps) and rounded once to the keys' dtype."""
+    Lagrange map ``mat`` (applied to the narrow node-side operands, not to
+    ``ut``). The box coordinates are made in float64 and rounded once to the
+    keys' dtype, the ``T_n`` by the recurrence in that dtype."""
 
-    def __init__(self, m: torch.Tensor, pl: Plan):
+    def __init__(self, ut: torch.Tensor, kern: torch.Tensor,
+                 dkern: torch.Tensor, pl: Plan):
+        self.ut, self.kern, self.dkern = ut, kern, dkern
+        self.p, self.nb = pl.terms, pl.boxes
+        self.mat = _constants(self.p, self.nb, str(ut.device))[0].to(ut.dtype)
+
+    @classmethod
+    def of(cls, m: torch.Tensor, pl: Plan) -> '_Geometry':
         p, nb = pl.terms, pl.boxes
         dtype = m.dtype
         m = m.double()
-        mat, diff = _constants(p, nb, str(m.device))
+        diff = _constants(p, nb, str(m.device))[1]
         lo = m.amin(-1, keepdim=True)
         spread = m.amax(-1, keepdim=True) - lo  # [B, 1]
         # any width <= pl.width keeps the bound; a floor for equal keys
@@ -204,9 +217,10 @@ class _Geometry:
         d = diff * h.unsqueeze(-1)  # [B, R, R]: tau_r - tau_s
         kern = torch.nn.functional.threshold_(
             d.square().neg_().exp_(), pl.drop, 0.0)
-        self.ut, self.p, self.nb = ut, p, nb
-        self.mat = mat.to(dtype)
-        self.kern, self.dkern = kern.to(dtype), (d * kern).to(dtype)
+        return cls(ut, kern.to(dtype), (d * kern).to(dtype), pl)
+
+    def tensors(self) -> tuple:
+        return self.ut, self.kern, self.dkern
 
     def _boxwise(self, x: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
         b, w, r = x.shape
@@ -234,7 +248,7 @@ class GaussMessage(torch.autograd.Function):
     def forward(ctx, v: torch.Tensor, m: torch.Tensor,
                 pl: Plan) -> torch.Tensor:
         m = m - m.mean(-1, keepdim=True)
-        geo = _Geometry(m, pl)
+        geo = _Geometry.of(m, pl)
         b, c, k = v.shape
         v1 = v.new_empty(b, k + 1, c)
         v1[:, :k] = v.transpose(1, 2)
@@ -242,20 +256,28 @@ class GaussMessage(torch.autograd.Function):
         xq = geo.moments(v1)  # [B, k + 1, R]
         acc = geo.evaluate(torch.bmm(xq, geo.kern))  # [B, k + 1, C]
         acc[:, :k] /= acc[:, k:]  # [out ; Z]: Z the softmax normalisers
-        # the geometry (ut: [B, R, C]) is rebuilt in backward, not kept
+        # the geometry (ut: [B, R, C]) is kept for backward where that runs
+        # one chunk and it is small (_BACKWARD_ELEMENTS: rebuilding it
+        # costs more than the message's products at the demo's size);
+        # otherwise rebuilt there, a chunk at a time
+        keep = (b <= _backward_step(k + 1, c)
+                and geo.ut.numel() <= _BACKWARD_ELEMENTS)
         ctx.pl = pl
-        ctx.save_for_backward(v1, m, xq, acc)
+        ctx.save_for_backward(v1, m, xq, acc,
+                              *(geo.tensors() if keep else ()))
         return acc[:, :k].transpose(1, 2)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        v1, m, xq, acc = ctx.saved_tensors
+        v1, m, xq, acc, *kept = ctx.saved_tensors
         (b, k1, c), k = v1.shape, v1.size(1) - 1
         grad_v, grad_m = grad.new_empty(b, c, k), acc.new_empty(b, c)
-        step = max(1, _BACKWARD_ELEMENTS // (3 * k1 * c))
+        step = _backward_step(k1, c)
         for s in (slice(i, i + step) for i in range(0, b, step)):
-            geo, out, z = _Geometry(m[s], ctx.pl), acc[s, :k], acc[s, k:]
+            geo = (_Geometry(*kept, ctx.pl) if kept
+                   else _Geometry.of(m[s], ctx.pl))
+            out, z = acc[s, :k], acc[s, k:]
             gz = grad[s].transpose(1, 2) / z  # [b, k, C]
             # d loss / d N_j = a_j = [g_j / Z_j ; -g_j . out_j / Z_j]
             a = torch.cat([gz, -(out * gz).sum(1, keepdim=True)], dim=1)
