@@ -28,11 +28,14 @@ the system when it is freed (see ``benchmark_nc.memory_child``).
 ``--checkpoint VARIANT=PATH`` loads trained weights (strictly) into a
 variant (``nc`` also into ``nc-old`` and ``nc-floor``): trained keys can be
 spread otherwise than random ones, and the fast message's cost follows the
-spread. Each family also prints, for every NC message of one +NC step, its
-group width C, the keys' spread, the path the cost model chose and the
-forward time of the message (twice for a block whose exchange is
-recomputed in backward, from a 4 MiB hidden on: in forward, then in
-backward's recomputation, in reverse order).
+spread. Without ``--checkpoint``, the demo family runs a second time with
+the trained weights of ``make demo`` where they are present (seed 1 of its
+baseline, +SE and +NC detection runs in ``work_dirs/demo/det``): the row
+``demo, trained``. Each family also prints, for every NC message of one
++NC step, its group width C, the keys' spread, the path the cost model
+chose and the forward time of the message (twice for a block whose
+exchange is recomputed in backward, from a 4 MiB hidden on: in forward,
+then in backward's recomputation, in reverse order).
 """
 import argparse
 import statistics
@@ -96,7 +99,18 @@ def _cpu_norm(node) -> None:
 
 
 CHECKPOINTS: dict = {}  # variant ('base', 'se', 'nc') -> checkpoint path
-REPORTS: dict = {}  # (family, flush) -> message_report of its +NC model
+DEMO_RUNS = ROOT / 'work_dirs' / 'demo' / 'det'
+REPORTS: dict = {}  # (label, flush) -> message_report of its +NC model
+
+
+def demo_checkpoints() -> dict:
+    """The last checkpoints of ``make demo``'s seed-1 detection runs, per
+    variant, if all three are there; else ``{}``."""
+    name = Path(FAMILIES['demo'][1]).stem
+    found = {v: DEMO_RUNS / name.format(VARIANTS[v]) / 'seed1' / 'epoch_4.pth'
+             for v in ('base', 'se', 'nc')}
+    return ({v: str(p) for v, p in found.items()}
+            if all(p.is_file() for p in found.values()) else {})
 
 
 def build(family: str, variant: str) -> torch.nn.Module:
@@ -175,7 +189,7 @@ def message_report(model: torch.nn.Module, data: dict) -> list:
     return rows
 
 
-def run(family: str, repeat: int, flush: bool) -> dict:
+def run(family: str, label: str, repeat: int, flush: bool) -> dict:
     torch.set_flush_denormal(flush)
     models = {v: build(family, v) for v in VARIANTS}
     times = {v: [] for v in VARIANTS}
@@ -189,7 +203,7 @@ def run(family: str, repeat: int, flush: bool) -> dict:
             t0 = time.perf_counter()
             step(model, data, v == 'nc-floor')
             times[v].append(time.perf_counter() - t0)
-    REPORTS[family, flush] = message_report(models['nc'], data)
+    REPORTS[label, flush] = message_report(models['nc'], data)
     return {v: statistics.median(t) for v, t in times.items()}
 
 
@@ -237,23 +251,32 @@ def main() -> None:
     print('\n| family | denormals | base (s) | +SE (s) | +NC (s) | '
           'SE / base | NC / base | NC / SE | old NC / SE | floor / SE |')
     print('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for family in args.family or sorted(FAMILIES):
+    runs = [(f, dict(CHECKPOINTS)) for f in args.family or sorted(FAMILIES)]
+    trained = {} if args.checkpoint else demo_checkpoints()
+    if trained and any(f == 'demo' for f, _ in runs):
+        runs.append(('demo', trained))
+    for family, weights in runs:
+        CHECKPOINTS.clear()
+        CHECKPOINTS.update(weights)
+        label = f'{family}, trained' if weights else family
         for flush in (False, True):
-            t = run(family, args.repeat, flush)
-            print(f'| {family} | {"flushed" if flush else "kept"} | '
+            t = run(family, label, args.repeat, flush)
+            print(f'| {label} | {"flushed" if flush else "kept"} | '
                   f'{t["base"]:.3f} | {t["se"]:.3f} | {t["nc"]:.3f} | '
                   f'{t["se"] / t["base"]:.3f} | {t["nc"] / t["base"]:.3f} | '
                   f'{t["nc"] / t["se"]:.3f} | {t["nc-old"] / t["se"]:.3f} | '
                   f'{t["nc-floor"] / t["se"]:.3f} |', flush=True)
     torch.set_flush_denormal(False)
-    for (family, flush), rows in REPORTS.items():
-        print(f'\n{family} +NC, denormals {"flushed" if flush else "kept"}, '
+    for (label, flush), rows in REPORTS.items():
+        print(f'\n{label} +NC, denormals {"flushed" if flush else "kept"}, '
               f'one step: every NC message\n\n| call | C | key spread | '
               f'path | fwd (ms) |\n|---:|---:|---:|---|---:|')
         for i, (c, spread, path, t) in enumerate(rows):
             print(f'| {i} | {c} | {spread:.3g} | {path} | {1e3 * t:.2f} |')
     if not args.memory:
         return
+    CHECKPOINTS.clear()
+    CHECKPOINTS.update(runs[0][1])
     print('\n| family | peak MiB: ' + ' | '.join(VARIANTS)
           + ' | NC / SE |\n|---|' + '---:|' * (len(VARIANTS) + 1))
     for family in args.family or sorted(FAMILIES):
