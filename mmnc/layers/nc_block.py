@@ -369,11 +369,17 @@ class _Linear(torch.autograd.Function):
                 grad.sum(0) if ctx.needs_input_grad[2] else None)
 
 
+def _fused(x: torch.Tensor) -> bool:
+    """Whether the block's hand-written Functions run for ``x``: in eager
+    float mode, not while a graph is recorded nor under autocast."""
+    return not (recording_graph() or _autocast_enabled(x.device.type))
+
+
 def _linear(x: torch.Tensor, weight: torch.Tensor,
             bias: torch.Tensor) -> torch.Tensor:
-    """``F.linear`` over the last dim; :class:`_Linear` in eager float
-    mode (not while a graph is recorded, nor under autocast)."""
-    if recording_graph() or _autocast_enabled(x.device.type):
+    """``F.linear`` over the last dim; :class:`_Linear` where
+    :func:`_fused`."""
+    if not _fused(x):
         return F.linear(x, weight, bias)
     y = _Linear.apply(x.reshape(-1, x.size(-1)), weight, bias)
     return y.view(*x.shape[:-1], -1)
@@ -632,7 +638,7 @@ class NCBlock(BaseModule):
             check_finite(self, x)
         n, c, h, w = x.shape
         w_in, w_out = self._folded_io(h, w)
-        fused = not (recording_graph() or _autocast_enabled(x.device.type))
+        fused = _fused(x)
         if fused:
             link = _Link()
             hid = _Encode.apply(x, w_in, self.encoder[0].bias, link)
